@@ -1,0 +1,1 @@
+"""Part of LMLM-KG; see README.md."""
