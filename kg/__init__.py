@@ -2,3 +2,40 @@
 
 Importing this package never imports torch: the embedding model loads on first fuzzy use.
 """
+
+from .errors import (
+    FactNotFoundError,
+    FuzzyIndexError,
+    InputFormatError,
+    KnowledgeGraphError,
+    KnowledgeStoreError,
+    StoreUnavailableError,
+)
+from .facts import Alias, Fact, Triple, make_fact_id, normalize_key
+from .knowledge_graph import KnowledgeGraph, LeakCandidate, open_store
+from .resolver import Resolution, Resolver, ResolverConfig
+from .store import Change, ImportReport, KnowledgeStore, StoreStats
+
+__all__ = [
+    "Alias",
+    "Change",
+    "Fact",
+    "FactNotFoundError",
+    "FuzzyIndexError",
+    "ImportReport",
+    "InputFormatError",
+    "KnowledgeGraph",
+    "KnowledgeGraphError",
+    "KnowledgeStore",
+    "KnowledgeStoreError",
+    "LeakCandidate",
+    "Resolution",
+    "Resolver",
+    "ResolverConfig",
+    "StoreStats",
+    "StoreUnavailableError",
+    "Triple",
+    "make_fact_id",
+    "normalize_key",
+    "open_store",
+]

@@ -42,3 +42,11 @@ def store(request, tmp_path):
         s = open_neo4j_test_store()
     yield s
     s.close()
+
+
+@pytest.fixture
+def neo4j_store():
+    """The Neo4j test store alone (for Neo4j-only features such as Cypher); mark tests ``neo4j``."""
+    s = open_neo4j_test_store()
+    yield s
+    s.close()

@@ -1,0 +1,269 @@
+"""The fuzzy side of a store: FAISS indexes over its keys, kept in step with its change log.
+
+Two indexes live side by side in one directory:
+
+- ``keys``: one vector per (entity, relation) key, text ``"{entity} {relation}"`` (the paper's
+  ``flat`` mode);
+- ``entities``: one vector per subject entity, for the ``structured`` mode, which then compares the
+  query's relation with that entity's own relations (their vectors are cached here too).
+
+The index remembers the last change of the store's log it reflects. ``sync`` replays the changes
+since then, checking each touched key against the store, so an edit made by any process (CLI, app,
+a script) reaches the index; the edit methods of :class:`~lmlm.kg.knowledge_graph.KnowledgeGraph`
+sync in the same call. On disk the directory is replaced whole (write aside, then rename), so a
+killed process leaves the old, consistent copy, which the next ``sync`` brings up to date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FuzzyIndexError
+from .facts import Fact
+from .store import Change, Key, KnowledgeStore
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+REBUILD_AFTER_CHANGES = 10_000  # beyond this many unapplied changes a rebuild is cheaper than replay
+
+
+def key_id(entity_key: str, relation_key: str = "") -> int:
+    """Stable int64 id of a key (an entity alone when ``relation_key`` is empty)."""
+    raw = f"{entity_key}\x1f{relation_key}".encode()
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little", signed=True)
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    entity_key: str
+    relation_key: str
+    entity: str  # display strings, for the embedded text and for explanations
+    relation: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.entity} {self.relation}"
+
+
+class KeyIndex:
+    """FAISS indexes over a store's keys. Build with :meth:`open`, keep current with :meth:`sync`."""
+
+    def __init__(self, directory: Path, embedder, kind: str = "flat"):
+        self.directory = Path(directory)
+        self.embedder = embedder
+        self.kind = kind
+        self.applied_change_id = 0
+        self.entries: dict[int, KeyEntry] = {}  # key id -> entry
+        self.entity_names: dict[str, str] = {}  # entity key -> display
+        self.relations_of: dict[str, set[str]] = defaultdict(set)  # entity key -> relation keys
+        self.relation_names: dict[str, str] = {}  # relation key -> display
+        self._relation_vectors: dict[str, np.ndarray] = {}
+        self._keys = None
+        self._entities = None
+
+    # ---------------------------------------------------------------- opening and saving
+    @classmethod
+    def open(cls, directory: str | Path, embedder, kind: str = "flat") -> KeyIndex:
+        """Load the index in ``directory``, or an empty one if there is none (call :meth:`sync`)."""
+        from .fuzzy import FuzzyIndex
+
+        index = cls(Path(directory), embedder, kind)
+        meta_path = index.directory / "meta.json"
+        if not meta_path.exists() and (index.directory.parent / (index.directory.name + ".old")).exists():
+            os.replace(index.directory.parent / (index.directory.name + ".old"), index.directory)
+        if not meta_path.exists():
+            index._keys = FuzzyIndex(embedder, kind)
+            index._entities = FuzzyIndex(embedder, kind)
+            return index
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("format") != FORMAT_VERSION:
+                raise FuzzyIndexError(f"{index.directory}: index format {meta.get('format')} is not {FORMAT_VERSION}")
+            index.kind = meta["kind"]
+            index.applied_change_id = int(meta["applied_change_id"])
+            index._keys = FuzzyIndex.load(index.directory / "keys", embedder)
+            index._entities = FuzzyIndex.load(index.directory / "entities", embedder)
+            with open(index.directory / "entries.jsonl", encoding="utf-8") as fh:
+                for line in fh:
+                    index._remember(KeyEntry(*json.loads(line)))
+            rel_keys = json.loads((index.directory / "relations.json").read_text())
+            if rel_keys:
+                vectors = np.load(index.directory / "relations.npy", allow_pickle=False)
+                index._relation_vectors = dict(zip(rel_keys, vectors))
+        except (OSError, ValueError, KeyError) as e:
+            raise FuzzyIndexError(f"{index.directory}: damaged index ({e}); rebuild it with `lmlm kg index --rebuild`") from e
+        return index
+
+    def save(self) -> None:
+        """Write the whole index aside and swap it in, so readers never see half an index."""
+        tmp = self.directory.parent / (self.directory.name + ".tmp")
+        old = self.directory.parent / (self.directory.name + ".old")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self._keys.save(tmp / "keys")
+        self._entities.save(tmp / "entities")
+        with open(tmp / "entries.jsonl", "w", encoding="utf-8") as fh:
+            for e in self.entries.values():
+                fh.write(json.dumps([e.entity_key, e.relation_key, e.entity, e.relation], ensure_ascii=False) + "\n")
+        rel_keys = list(self._relation_vectors)
+        (tmp / "relations.json").write_text(json.dumps(rel_keys, ensure_ascii=False))
+        if rel_keys:
+            np.save(tmp / "relations.npy", np.stack([self._relation_vectors[k] for k in rel_keys]))
+        meta = {"format": FORMAT_VERSION, "kind": self.kind, "applied_change_id": self.applied_change_id,
+                "keys": len(self.entries), "entities": len(self.entity_names), "model": self.embedder.name}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        shutil.rmtree(old, ignore_errors=True)
+        if self.directory.exists():
+            os.replace(self.directory, old)
+        os.replace(tmp, self.directory)
+        shutil.rmtree(old, ignore_errors=True)
+
+    # ---------------------------------------------------------------- keeping in step
+    def sync(self, store: KnowledgeStore, *, show_progress: bool = False, save: bool | None = None) -> int:
+        """Apply the store's changes since the last sync; return how many keys changed.
+
+        Saves to disk when many keys changed (or when ``save`` is True); small edits are replayed
+        from the change log at the next open instead of rewriting a large index each time.
+        """
+        last = store.last_change_id()
+        if last == self.applied_change_id:
+            return 0
+        if last < self.applied_change_id or last - self.applied_change_id > REBUILD_AFTER_CHANGES:
+            return self.rebuild(store, show_progress=show_progress)
+        touched: set[Key] = set()
+        for change in store.history(limit=REBUILD_AFTER_CHANGES + 1, since=self.applied_change_id):
+            touched.update(self._touched_keys(store, change))
+        changed = self._refresh(store, touched, show_progress=show_progress)
+        self.applied_change_id = last
+        if save or (save is None and changed >= 1_000):
+            self.save()
+        return changed
+
+    def rebuild(self, store: KnowledgeStore, *, show_progress: bool = False) -> int:
+        """Index every key of the store from scratch and save."""
+        from .fuzzy import FuzzyIndex
+
+        last = store.last_change_id()
+        self.entries.clear()
+        self.entity_names.clear()
+        self.relations_of.clear()
+        self._keys = FuzzyIndex(self.embedder, self.kind)
+        self._entities = FuzzyIndex(self.embedder, self.kind)
+        newest: dict[Key, Fact] = {}
+        for fact in store.iter_facts():
+            newest[fact.key] = fact
+        self._add(list(newest.values()), show_progress=show_progress)
+        self.applied_change_id = last
+        self.save()
+        return len(newest)
+
+    def _touched_keys(self, store: KnowledgeStore, change: Change) -> Iterable[Key]:
+        facts = list(change.removed) + list(change.added)
+        if change.op == "import":
+            facts += store.facts_created_by(change.id)
+        return (f.key for f in facts)
+
+    def _refresh(self, store: KnowledgeStore, keys: set[Key], *, show_progress: bool) -> int:
+        keys_list = sorted(keys)
+        present = store.facts_by_keys(keys_list)
+        to_add, to_remove = [], []
+        for key, facts in zip(keys_list, present):
+            kid = key_id(*key)
+            if facts and kid not in self.entries:
+                to_add.append(facts[0])
+            elif not facts and kid in self.entries:
+                to_remove.append(kid)
+        self._remove(to_remove)
+        self._add(to_add, show_progress=show_progress)
+        return len(to_add) + len(to_remove)
+
+    def _remember(self, entry: KeyEntry) -> None:
+        self.entries[key_id(entry.entity_key, entry.relation_key)] = entry
+        self.entity_names.setdefault(entry.entity_key, entry.entity)
+        self.relations_of[entry.entity_key].add(entry.relation_key)
+        self.relation_names.setdefault(entry.relation_key, entry.relation)
+
+    def _add(self, facts: Sequence[Fact], *, show_progress: bool = False) -> None:
+        if not facts:
+            return
+        entries = [KeyEntry(f.entity_key, f.relation_key, f.entity, f.relation) for f in facts]
+        new_entities = {e.entity_key: e.entity for e in entries if e.entity_key not in self.entity_names}
+        for e in entries:
+            self._remember(e)
+        ids = np.array([key_id(e.entity_key, e.relation_key) for e in entries], dtype=np.int64)
+        self._keys.add(ids, [e.text for e in entries], show_progress=show_progress)
+        if new_entities:
+            ent_ids = np.array([key_id(k) for k in new_entities], dtype=np.int64)
+            self._entities.add(ent_ids, list(new_entities.values()), show_progress=show_progress)
+
+    def _remove(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        gone_entities = []
+        for kid in ids:
+            entry = self.entries.pop(kid)
+            relations = self.relations_of[entry.entity_key]
+            relations.discard(entry.relation_key)
+            if not relations:
+                del self.relations_of[entry.entity_key]
+                del self.entity_names[entry.entity_key]
+                gone_entities.append(key_id(entry.entity_key))
+        self._keys.remove(np.array(ids, dtype=np.int64))
+        if gone_entities:
+            self._entities.remove(np.array(gone_entities, dtype=np.int64))
+
+    # ---------------------------------------------------------------- searching
+    def search_keys(self, texts: Sequence[str], k: int = 1) -> list[list[tuple[KeyEntry, float]]]:
+        """Nearest (entity, relation) keys of each query text, best first."""
+        hits = self._keys.search(list(texts), k=k) if len(self.entries) else [[] for _ in texts]
+        return [[(self.entries[h.id], h.score) for h in row if h.id in self.entries] for row in hits]
+
+    def search_entities(self, names: Sequence[str], k: int = 1) -> list[list[tuple[str, float]]]:
+        """Nearest subject entity keys of each name, best first."""
+        if not self.entity_names:
+            return [[] for _ in names]
+        by_id = {key_id(ek): ek for ek in self.entity_names}
+        rows = self._entities.search(list(names), k=k)
+        return [[(by_id[h.id], h.score) for h in row if h.id in by_id] for row in rows]
+
+    def relation_vectors(self, relation_keys: Sequence[str]) -> np.ndarray:
+        """Unit vectors of relation names (cached), shaped (n, d)."""
+        missing = [rk for rk in dict.fromkeys(relation_keys) if rk not in self._relation_vectors]
+        if missing:
+            vecs = self.embedder.encode([self.relation_names.get(rk, rk) for rk in missing])
+            self._relation_vectors.update(zip(missing, vecs))
+        if not relation_keys:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.stack([self._relation_vectors[rk] for rk in relation_keys])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.encode(list(texts))
+
+    def check(self, store: KnowledgeStore) -> list[str]:
+        """Differences between the indexed keys and the store's keys (after replaying the log)."""
+        self.sync(store)
+        store_keys = {key_id(*f.key) for f in store.iter_facts()}
+        problems = []
+        extra = set(self.entries) - store_keys
+        missing = store_keys - set(self.entries)
+        if extra:
+            sample = [self.entries[i].text for i in list(extra)[:3]]
+            problems.append(f"fuzzy index holds {len(extra)} keys the store does not have, e.g. {sample}")
+        if missing:
+            problems.append(f"fuzzy index lacks {len(missing)} keys of the store")
+        if len(self._keys) != len(self.entries):
+            problems.append(f"fuzzy key index has {len(self._keys)} vectors for {len(self.entries)} keys")
+        if len(self._entities) != len(self.entity_names):
+            problems.append(f"fuzzy entity index has {len(self._entities)} vectors for {len(self.entity_names)} entities")
+        return problems

@@ -1,0 +1,104 @@
+"""A generated world of fictional people, organisations and places, and its knowledge graph.
+
+Deterministic for a seed, so tests, the demo and the unlearning experiments can rebuild the same
+world anywhere. Names are built from syllables so they collide with nothing real.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from .facts import Triple
+
+_SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "to", "vel", "na", "dor", "is", "ba", "qui", "el", "mar", "zu", "ti",
+              "ro", "an", "fe", "lis", "gor", "wen", "ha", "sol"]
+_OCCUPATIONS = ["painter", "engineer", "botanist", "novelist", "architect", "violinist", "chemist", "cartographer",
+                "journalist", "astronomer", "surgeon", "sculptor", "economist", "linguist", "pilot", "chef"]
+_ORG_KINDS = ["Institute", "Works", "Company", "Laboratory", "Press", "Foundation", "Orchestra", "Observatory"]
+_PLACE_KINDS = ["", "", " Falls", " Harbour", " Hills", "ford", "ton", " Bay"]
+_AWARDS = ["Order of the Silver Quill", "Golden Compass Prize", "Aurel Medal", "Varen Prize", "Lantern Award",
+           "Medal of the Open Sky", "Tolmir Fellowship"]
+_RELATIVES = ["Spouse", "Sibling", "Parent"]
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"]
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    people: int = 200
+    seed: int = 0
+    places: int = 0  # 0: people // 4 + 5
+    organisations: int = 0  # 0: people // 5 + 5
+
+    def __post_init__(self) -> None:
+        if self.people < 1:
+            raise ValueError(f"people must be >= 1, got {self.people}")
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class World:
+    config: WorldConfig
+    people: tuple[Person, ...]
+    places: tuple[str, ...]
+    organisations: tuple[str, ...]
+    triples: tuple[Triple, ...]
+
+
+def _name(rng: random.Random, parts: int, used: set[str]) -> str:
+    while True:
+        words = ["".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize() for _ in range(parts)]
+        name = " ".join(words)
+        if name not in used:
+            used.add(name)
+            return name
+
+
+def generate_world(config: WorldConfig | None = None) -> World:
+    """People with birth date and place, occupation, employer, education, award and relatives;
+    organisations with a location and founding year; places with a country."""
+    config = config or WorldConfig()
+    rng = random.Random(config.seed)
+    used: set[str] = set()
+    n_places = config.places or config.people // 4 + 5
+    n_orgs = config.organisations or config.people // 5 + 5
+    countries = [_name(rng, 1, used) + "ia" for _ in range(max(2, n_places // 10))]
+    places = [_name(rng, 1, used) + rng.choice(_PLACE_KINDS) for _ in range(n_places)]
+    orgs = [f"{_name(rng, 1, used)} {rng.choice(_ORG_KINDS)}" for _ in range(n_orgs)]
+    source = f"world-{config.seed}"
+    triples: list[Triple] = []
+
+    def add(entity: str, relation: str, value: str) -> None:
+        triples.append(Triple(entity, relation, value, source=source, annotator="generated-world"))
+
+    for place in places:
+        add(place, "Country", rng.choice(countries))
+    for org in orgs:
+        add(org, "Location", rng.choice(places))
+        add(org, "Founded", str(rng.randint(1820, 1990)))
+    people = []
+    for _ in range(config.people):
+        name = _name(rng, 2, used)
+        facts = {
+            "Date of birth": f"{rng.randint(1, 28)} {rng.choice(_MONTHS)} {rng.randint(1900, 2000)}",
+            "Place of birth": rng.choice(places),
+            "Occupation": rng.choice(_OCCUPATIONS),
+            "Employer": rng.choice(orgs),
+            "Educated at": rng.choice(orgs),
+        }
+        if rng.random() < 0.5:
+            facts["Award received"] = rng.choice(_AWARDS)
+        people.append(Person(name, facts))
+    for i, person in enumerate(people):
+        if len(people) > 1 and rng.random() < 0.6:
+            other = people[(i + rng.randint(1, len(people) - 1)) % len(people)]
+            person.facts[rng.choice(_RELATIVES)] = other.name
+        for relation, value in person.facts.items():
+            add(person.name, relation, value)
+    return World(config, tuple(people), tuple(places), tuple(orgs), tuple(triples))

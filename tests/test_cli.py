@@ -1,0 +1,169 @@
+"""The `lmlm kg` command-line contract, on both stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lmlm.cli import main
+
+JSONL = [
+    {"entity": "Ko Itakura", "relation": "Birthplace", "value": "Yokohama", "source": "doc-1"},
+    {"entity": "Ko Itakura", "relation": "Team", "value": "Borussia Mönchengladbach"},
+    {"entity": "Yokohama", "relation": "Country", "value": "Japan"},
+]
+
+
+@pytest.fixture
+def location(store, tmp_path, monkeypatch):
+    """The --store argument for each backend; LMLM_HOME points at a temporary folder."""
+    monkeypatch.setenv("LMLM_HOME", str(tmp_path / "home"))
+    return store.location if store.backend == "neo4j" else str(tmp_path / "store")
+
+
+@pytest.fixture
+def facts_file(tmp_path):
+    path = tmp_path / "facts.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in JSONL) + "\n", encoding="utf-8")
+    return path
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv):
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_import_lookup_edit_cycle(capsys, location, facts_file):
+    [report] = run_json(capsys, "kg", "--store", location, "import", str(facts_file), "--no-index")
+    assert (report["added"], report["duplicates"]) == (3, 0)
+    got = run_json(capsys, "kg", "--store", location, "lookup", "ko itakura", "BIRTHPLACE")
+    assert set(got) == {"value", "path", "score", "fact_id"}
+    assert (got["value"], got["path"], got["score"]) == ("Yokohama", "exact", 1.0)
+
+    change = run_json(capsys, "kg", "--store", location, "set", "Ko Itakura", "Birthplace", "Kawasaki")
+    assert run_json(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace")["value"] == "Kawasaki"
+    history = run_json(capsys, "kg", "--store", location, "history")
+    assert [c["op"] for c in history] == ["set", "import"]
+    run_json(capsys, "kg", "--store", location, "undo", str(change["id"]))
+    assert run_json(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace")["value"] == "Yokohama"
+
+    forgotten = run_json(capsys, "kg", "--store", location, "forget", "Yokohama")
+    assert [f["relation"] for f in forgotten["removed"]] == ["Country"]
+    code, out, _ = run(capsys, "kg", "--store", location, "lookup", "Yokohama", "Country", "--no-fuzzy")
+    assert code == 2 and "no value" in out
+    stats = run_json(capsys, "kg", "--store", location, "stats")
+    assert stats["facts"] == 2 and stats["changes"] == 4
+
+
+def test_json_flag_on_group_or_command(capsys, location, facts_file):
+    run(capsys, "kg", "--store", location, "import", str(facts_file), "--no-index")
+    a = run_json(capsys, "kg", "--store", location, "lookup", "Yokohama", "Country")
+    code, out, _ = run(capsys, "kg", "--json", "--store", location, "lookup", "Yokohama", "Country")
+    assert code == 0 and json.loads(out) == a
+
+
+def test_entities_facts_graph_export_check(capsys, location, facts_file, tmp_path):
+    run(capsys, "kg", "--store", location, "import", str(facts_file), "--no-index")
+    assert run_json(capsys, "kg", "--store", location, "entities", "--search", "itak") == ["Ko Itakura"]
+    facts = run_json(capsys, "kg", "--store", location, "facts", "Ko Itakura")
+    assert [f["relation"] for f in facts] == ["Birthplace", "Team"]
+    graphml = tmp_path / "ko.graphml"
+    graph = run_json(capsys, "kg", "--store", location, "graph", "Ko Itakura", "--depth", "2", "--graphml", str(graphml))
+    assert {(e["from"], e["to"]) for e in graph["edges"]} >= {("Ko Itakura", "Yokohama"), ("Yokohama", "Japan")}
+    assert "<graphml" in graphml.read_text(encoding="utf-8")
+    exported = tmp_path / "out.json"
+    run_json(capsys, "kg", "--store", location, "export", str(exported))
+    data = json.loads(exported.read_text(encoding="utf-8"))
+    assert sorted(map(tuple, data["triplets"])) == sorted((r["entity"], r["relation"], r["value"]) for r in JSONL)
+    assert run_json(capsys, "kg", "--store", location, "check") == {"consistent": True, "problems": []}
+
+
+def test_bad_file_names_line_and_imports_nothing(capsys, location, facts_file, tmp_path):
+    run(capsys, "kg", "--store", location, "import", str(facts_file), "--no-index")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(JSONL[0]) + "\n" + '{"entity": "A", "relation": "r"}\n', encoding="utf-8")
+    code, _, err = run(capsys, "kg", "--store", location, "import", str(bad), "--no-index")
+    assert code == 1
+    assert str(bad) in err and "line 2" in err and "value" in err
+    assert err.count("\n") == 1  # one line, no traceback
+    assert run_json(capsys, "kg", "--store", location, "stats")["facts"] == 3
+
+
+def test_fuzzy_lookup_and_forget_audit(capsys, location, facts_file):
+    run(capsys, "kg", "--store", location, "import", str(facts_file))
+    got = run_json(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "place of birth")
+    assert (got["value"], got["path"]) == ("Yokohama", "fuzzy")
+    run(capsys, "kg", "--store", location, "set", "K. Itakura", "Birthplace", "Yokohama")
+    out = run_json(capsys, "kg", "--store", location, "forget", "Ko Itakura", "Birthplace", "--audit")
+    assert out["leak_audit"][0]["entity"] == "K. Itakura"
+    got = run_json(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace", "--mode", "structured")
+    assert got["value"] is None or got["fact_id"] != out["removed"][0]["id"]
+
+
+def test_every_command_has_help(capsys):
+    for command in ["import", "lookup", "set", "forget", "merge", "history", "undo", "export", "stats",
+                    "check", "entities", "facts", "graph", "index", "cypher", "clear"]:
+        with pytest.raises(SystemExit) as info:
+            main(["kg", command, "--help"])
+        assert info.value.code == 0
+        assert "usage: lmlm kg" in capsys.readouterr().out
+
+
+def lmlm_subprocess(*argv, env=None, timeout=60):
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from lmlm.cli import main; sys.exit(main(sys.argv[1:]))", *argv],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )
+
+
+def test_exact_lookup_does_not_load_torch(tmp_path, facts_file):
+    store = str(tmp_path / "store")
+    assert lmlm_subprocess("kg", "--store", store, "import", str(facts_file), "--no-index").returncode == 0
+    code = (
+        "import sys; from lmlm.cli import main; main(sys.argv[1:]);"
+        "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules, 'torch loaded'"
+    )
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, "kg", "--store", store, "lookup", "Ko Itakura", "Team"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Borussia" in proc.stdout
+    assert time.perf_counter() - start < 10  # generous: the figure is in the benchmark, this catches a model load
+
+
+def test_unreachable_neo4j_is_one_line_naming_the_uri():
+    start = time.perf_counter()
+    proc = lmlm_subprocess("kg", "--store", "bolt://127.0.0.1:1", "stats", timeout=30)
+    assert proc.returncode == 1
+    assert "bolt://127.0.0.1:1" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert time.perf_counter() - start < 15
+
+
+def test_cypher_needs_neo4j(capsys, tmp_path):
+    code, _, err = run(capsys, "kg", "--store", str(tmp_path / "s"), "cypher", "RETURN 1")
+    assert code == 1 and "Neo4j" in err
+
+
+@pytest.mark.neo4j
+def test_cypher_read_only_unless_write(capsys, neo4j_store):
+    store = neo4j_store
+    rows = run_json(capsys, "kg", "--store", store.location, "cypher", "RETURN $x + 1 AS y", "--param", "x=41")
+    assert rows == [{"y": 42}]
+    code, _, err = run(capsys, "kg", "--store", store.location, "cypher", "CREATE (:Scratch {n: 1})")
+    assert code == 1 and err.startswith("error:")
+    rows = run_json(capsys, "kg", "--store", store.location, "cypher", "CREATE (s:Scratch {n: 1}) RETURN s.n AS n", "--write")
+    assert rows == [{"n": 1}]
+    run(capsys, "kg", "--store", store.location, "cypher", "MATCH (s:Scratch) DELETE s", "--write")
