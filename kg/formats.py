@@ -1,0 +1,412 @@
+"""Readers and writers of triples: the paper's JSON files, JSONL and CSV.
+
+Readers are generators of :class:`~lmlm.kg.facts.Triple`. Malformed input raises
+:class:`~lmlm.kg.errors.InputFormatError` naming the file and where in it: ``line N`` (JSONL,
+CSV, and JSON that does not parse or decode) or ``triplets[N]`` / ``examples[N]`` (the paper's JSON).
+JSONL and CSV are read one record at a time; the paper's JSON files are loaded whole.
+
+Formats (the names :func:`detect_format` returns and :func:`read_triples` takes):
+
+* ``paper-database``: ``{"entities", "relationships", "return_values", "triplets": [[e, r, v], ...]}``
+* ``paper-annotated``: ``{"examples": [{"annotated_text", "model_id", "original_dataset_ids", ...}]}``
+* ``jsonl``: one object a line with ``entity``, ``relation``, ``value`` (or ``subject``,
+  ``predicate``, ``object``) and optional ``source``, ``annotator``; other keys are ignored.
+* ``csv``: a header row naming the columns ``entity``, ``relation``, ``value`` and optionally
+  ``source``, ``annotator`` (any order; other columns ignored), or no header at all, in which case
+  every row holds ``entity, relation, value[, source[, annotator]]``. A first row is a header when its
+  cells name the three required columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import InputFormatError
+from .facts import Fact, Triple
+from .syntax import ParseProblem, parse_annotated
+
+logger = logging.getLogger(__name__)
+
+PAPER_DATABASE, PAPER_ANNOTATED, JSONL, CSV = "paper-database", "paper-annotated", "jsonl", "csv"
+FORMATS = (PAPER_DATABASE, PAPER_ANNOTATED, JSONL, CSV)
+
+_REQUIRED = ("entity", "relation", "value")
+_OPTIONAL = ("source", "annotator")
+_ALIASES = {
+    "entity": ("entity", "subject"),
+    "relation": ("relation", "predicate"),
+    "value": ("value", "object"),
+}
+_DATABASE_KEYS = {"entities", "relationships", "return_values", "triplets"}
+_ANNOTATED_KEYS = {"examples", "metadata"}
+_FIRST_KEY = re.compile(r'\A\ufeff?\s*\{\s*"((?:[^"\\]|\\.)*)"')
+_PEEK_BYTES = 1 << 16
+_SHOWN_PROBLEMS = 5
+# Escaped in JSONL output: str.splitlines() and some JSON-lines readers break lines at these.
+_LINE_SEPARATORS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+PathLike = str | os.PathLike
+
+
+@dataclass
+class ReadReport:
+    """What a reader of annotated documents met; pass one in to collect problems instead of raising."""
+
+    documents: int = 0
+    calls: int = 0  # calls recovered, each one a triple
+    problems: list[ParseProblem] = field(default_factory=list)  # calls that could not be parsed
+
+    def summary(self, limit: int = _SHOWN_PROBLEMS) -> str:
+        """One line for the user: ``"N calls could not be parsed: ..."`` or that all were parsed."""
+        if not self.problems:
+            return f"all {self.calls} calls in {self.documents} documents parsed"
+        shown = "; ".join(problem.describe() for problem in self.problems[:limit])
+        more = len(self.problems) - limit
+        tail = f"; and {more} more" if more > 0 else ""
+        return f"{len(self.problems)} calls could not be parsed: {shown}{tail}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Detection and dispatch
+
+
+def detect_format(path: PathLike) -> str:
+    """The format of ``path``: by extension (.jsonl, .ndjson, .csv), else by content.
+
+    JSON is told by its first top-level key; a file whose first line is an object is JSONL.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return JSONL
+    if suffix == ".csv":
+        return CSV
+    head = _peek(path)
+    match = _FIRST_KEY.match(head)
+    key = match.group(1) if match else None
+    if key in _DATABASE_KEYS:
+        return PAPER_DATABASE
+    if key in _ANNOTATED_KEYS:
+        return PAPER_ANNOTATED
+    if _looks_like_jsonl(head):
+        return JSONL
+    choices = ", ".join(FORMATS)
+    raise _error(path, "top level", f"cannot tell the format (first key {key!r}); pass one of {choices}")
+
+
+def read_triples(
+    path: PathLike, fmt: str | None = None, report: ReadReport | None = None
+) -> Iterator[Triple]:
+    """The triples of ``path`` in format ``fmt`` (detected when None); ``report`` as in read_annotated_documents."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    fmt = fmt or detect_format(path)
+    if fmt == PAPER_DATABASE:
+        return read_paper_database(path)
+    if fmt == PAPER_ANNOTATED:
+        return read_annotated_documents(path, report)
+    if fmt == JSONL:
+        return read_jsonl(path)
+    return read_csv(path)
+
+
+def _peek(path: PathLike) -> str:
+    with _open_binary(path) as f:
+        return f.read(_PEEK_BYTES).decode("utf-8", errors="replace")
+
+
+def _looks_like_jsonl(head: str) -> bool:
+    first_line, newline, _ = head.lstrip("\ufeff").partition("\n")
+    if not newline:
+        return False
+    try:
+        return isinstance(json.loads(first_line), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The paper's JSON files
+
+
+def read_paper_database(path: PathLike) -> Iterator[Triple]:
+    """The triplets of a paper database file, in order (the format has no provenance)."""
+    data = _load_json(path)
+    triplets = _require_list(path, data, "triplets")
+    for i, triplet in enumerate(triplets):
+        where = f"triplets[{i}]"
+        if not (isinstance(triplet, list) and len(triplet) == 3 and all(isinstance(x, str) for x in triplet)):
+            raise _error(path, where, f"expected [entity, relation, value] strings, got {triplet!r}")
+        yield _make_triple(path, where, *triplet)
+
+
+def read_annotated_documents(path: PathLike, report: ReadReport | None = None) -> Iterator[Triple]:
+    """The triples of the lookup calls in a paper annotated-document file.
+
+    ``source`` is the document id (``original_dataset_ids``, the first one where it is a list, else
+    ``examples[i]``) and ``annotator`` the example's ``model_id``. A call that cannot be parsed
+    raises InputFormatError naming the document and character offset, unless ``report`` is given:
+    then it is added to ``report.problems`` and reading goes on.
+    """
+    data = _load_json(path)
+    examples = _require_list(path, data, "examples")
+    for i, example in enumerate(examples):
+        text, source, annotator = _read_example(path, i, example)
+        parsed = parse_annotated(text, source)
+        if parsed.problems and report is None:
+            problem = parsed.problems[0]
+            where = f"examples[{i}] (document {source}) char {problem.offset}"
+            raise _error(path, where, f"{problem.reason}: {problem.snippet!r}")
+        if report is not None:
+            report.documents += 1
+            report.calls += len(parsed.calls)
+            report.problems.extend(parsed.problems)
+        for call in parsed.calls:
+            yield Triple(call.entity, call.relation, call.value, source, annotator)
+    if report is not None and report.problems:
+        logger.warning("%s: %s", path, report.summary())
+
+
+def _read_example(path: PathLike, i: int, example: Any) -> tuple[str, str, str | None]:
+    """(annotated text, document id, model id) of ``examples[i]``, checked."""
+    where = f"examples[{i}]"
+    if not isinstance(example, dict):
+        raise _error(path, where, f"expected an object, got {type(example).__name__}")
+    text = example.get("annotated_text")
+    if not isinstance(text, str):
+        raise _error(path, where, f"annotated_text must be a string, got {_type_name(text)}")
+    annotator = example.get("model_id")
+    if annotator is not None and not isinstance(annotator, str):
+        raise _error(path, where, f"model_id must be a string, got {_type_name(annotator)}")
+    return text, _document_id(path, i, example.get("original_dataset_ids")), annotator
+
+
+def _document_id(path: PathLike, i: int, ids: Any) -> str:
+    """The SQuAD files list the question ids of a passage: the first stands for the passage."""
+    if ids is None or ids == [] or ids == "":
+        return f"examples[{i}]"
+    if isinstance(ids, list) and all(isinstance(x, str) for x in ids):
+        return ids[0]
+    if isinstance(ids, str):
+        return ids
+    raise _error(path, f"examples[{i}]", f"original_dataset_ids must be a string or strings, got {ids!r}")
+
+
+def _load_json(path: PathLike) -> Any:
+    with _open_binary(path) as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise _error(path, f"line {line}", f"not UTF-8 (byte {e.start})") from e
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _error(path, f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}") from e
+
+
+def _require_list(path: PathLike, data: Any, key: str) -> list:
+    if not isinstance(data, dict):
+        raise _error(path, "top level", f"expected an object, got {_type_name(data)}")
+    if key not in data:
+        raise _error(path, "top level", f"no {key!r} key")
+    if not isinstance(data[key], list):
+        raise _error(path, key, f"expected a list, got {_type_name(data[key])}")
+    return data[key]
+
+
+# ---------------------------------------------------------------------------------------------
+# JSONL and CSV
+
+
+def read_jsonl(path: PathLike) -> Iterator[Triple]:
+    """One triple per non-blank line, read as the file streams."""
+    for number, line in _iter_lines(path):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise _error(path, where, f"invalid JSON: {e.msg} (column {e.colno})") from e
+        if not isinstance(record, dict):
+            raise _error(path, where, f"expected an object, got {_type_name(record)}")
+        yield _triple_from_record(path, where, record)
+
+
+def _triple_from_record(path: PathLike, where: str, record: dict) -> Triple:
+    fields: dict[str, str | None] = {}
+    for name, keys in _ALIASES.items():
+        key = next((k for k in keys if k in record), None)
+        if key is None:
+            raise _error(path, where, f"missing {name!r}")
+        if not isinstance(record[key], str):
+            raise _error(path, where, f"{key} must be a string, got {_type_name(record[key])}")
+        fields[name] = record[key]
+    for name in _OPTIONAL:
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _error(path, where, f"{name} must be a string or null, got {_type_name(value)}")
+        fields[name] = value
+    return _make_triple(path, where, *fields.values())
+
+
+def read_csv(path: PathLike) -> Iterator[Triple]:
+    """One triple per row (see the module docstring for the columns), read as the file streams."""
+    reader = csv.reader((line for _, line in _iter_lines(path)), strict=True)
+    columns: list[str] | None = None
+    start = 1  # a quoted field may span lines: a record is named by its first line
+    while (row := _next_row(path, reader, f"line {start}")) is not None:
+        where = f"line {start}"
+        start = reader.line_num + 1
+        if not row:
+            continue
+        if columns is None:
+            columns = _header_columns(path, where, row)
+            if columns is not None:
+                continue
+            columns = _headerless_columns(path, where, row)
+        yield _triple_from_row(path, where, columns, row)
+
+
+def _next_row(path: PathLike, reader: Any, where: str) -> list[str] | None:
+    try:
+        return next(reader, None)
+    except csv.Error as e:
+        raise _error(path, where, f"invalid CSV: {e}") from e
+
+
+def _header_columns(path: PathLike, where: str, row: list[str]) -> list[str] | None:
+    """The column names when ``row`` is a header (it names the required columns), else None."""
+    names = [cell.strip().lower() for cell in row]
+    if not set(_REQUIRED) <= set(names):
+        return None
+    duplicated = sorted({n for n in names if n in _REQUIRED + _OPTIONAL and names.count(n) > 1})
+    if duplicated:
+        raise _error(path, where, f"header names {', '.join(duplicated)} more than once")
+    return names
+
+
+def _headerless_columns(path: PathLike, where: str, row: list[str]) -> list[str]:
+    if not 3 <= len(row) <= 5:
+        expected = "3 to 5 columns (entity, relation, value[, source[, annotator]])"
+        raise _error(path, where, f"no header, so expected {expected}, got {len(row)}")
+    return list((_REQUIRED + _OPTIONAL)[: len(row)])
+
+
+def _triple_from_row(path: PathLike, where: str, columns: list[str], row: list[str]) -> Triple:
+    if len(row) != len(columns):
+        raise _error(path, where, f"expected {len(columns)} columns, got {len(row)}")
+    cells = dict(zip(columns, row, strict=True))
+    fields = [cells[name] for name in _REQUIRED] + [cells.get(name) or None for name in _OPTIONAL]
+    return _make_triple(path, where, *fields)
+
+
+def _iter_lines(path: PathLike) -> Iterator[tuple[int, str]]:
+    """(line number, text with its line ending); bytes that are not UTF-8 name their line."""
+    with _open_binary(path) as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise _error(path, f"line {number}", f"not UTF-8 (byte {e.start} of the line)") from e
+            yield number, line
+
+
+# ---------------------------------------------------------------------------------------------
+# Writers
+
+
+def write_paper_database(facts_or_triples: Iterable[Triple | Fact], path: PathLike) -> int:
+    """Write the paper's database JSON (sorted unique name lists, triplets in order); returns the count."""
+    triplets = [[t.entity, t.relation, t.value] for t in facts_or_triples]
+    lists = {
+        "entities": sorted({e for e, _, _ in triplets}),
+        "relationships": sorted({r for _, r, _ in triplets}),
+        "return_values": sorted({v for _, _, v in triplets}),
+        "triplets": triplets,
+    }
+    with _atomic_writer(path) as f:
+        f.write("{\n")
+        for n, (key, items) in enumerate(lists.items()):
+            _write_json_list(f, key, items, last=n == len(lists) - 1)
+        f.write("}\n")
+    return len(triplets)
+
+
+def write_jsonl(facts: Iterable[Triple | Fact], path: PathLike) -> int:
+    """One JSON object a line: every field of a Fact (``to_dict``) or of a Triple; returns the count."""
+    count = 0
+    with _atomic_writer(path) as f:
+        for fact in facts:
+            record = fact.to_dict() if isinstance(fact, Fact) else asdict(fact)
+            line = json.dumps(record, ensure_ascii=False).translate(_LINE_SEPARATORS)
+            f.write(line + "\n")
+            count += 1
+    return count
+
+
+def _write_json_list(f: IO[str], key: str, items: list, last: bool) -> None:
+    """One item a line: readable, and diffs well."""
+    f.write(f"  {json.dumps(key)}: [")
+    for n, item in enumerate(items):
+        f.write(("\n    " if n == 0 else ",\n    ") + json.dumps(item, ensure_ascii=False))
+    f.write("\n  ]" if items else "]")
+    f.write("\n" if last else ",\n")
+
+
+@contextmanager
+def _atomic_writer(path: PathLike) -> Iterator[IO[str]]:
+    """A text file that replaces ``path`` only once it is completely written."""
+    target = Path(path)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.chmod(temp, target.stat().st_mode & 0o777 if target.exists() else 0o644)  # mkstemp makes 0600
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared
+
+
+def _make_triple(path: PathLike, where: str, *fields: str | None) -> Triple:
+    """Triple(entity, relation, value[, source, annotator]), its complaints naming file and place."""
+    try:
+        return Triple(*fields)
+    except ValueError as e:
+        raise _error(path, where, str(e)) from e
+
+
+def _error(path: PathLike, where: str, problem: str) -> InputFormatError:
+    return InputFormatError(str(path), where, problem)
+
+
+@contextmanager
+def _open_binary(path: PathLike) -> Iterator[IO[bytes]]:
+    try:
+        f = open(path, "rb")  # closed by the with below
+    except OSError as e:
+        raise _error(path, "file", e.strerror or str(e)) from e
+    with f:
+        yield f
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
