@@ -52,12 +52,17 @@ class World:
 
 
 def _name(rng: random.Random, parts: int, used: set[str]) -> str:
-    while True:
-        words = ["".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize() for _ in range(parts)]
+    """A new name of ``parts`` words; longer words once short ones run out (large worlds)."""
+    longest = 3
+    for attempt in range(10_000):
+        longest += attempt % 20 == 19
+        words = ["".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, longest))).capitalize()
+                 for _ in range(parts)]
         name = " ".join(words)
         if name not in used:
             used.add(name)
             return name
+    raise RuntimeError("cannot find a new name")  # unreachable for any realistic size
 
 
 def generate_world(config: WorldConfig | None = None) -> World:
