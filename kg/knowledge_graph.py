@@ -39,12 +39,14 @@ def is_neo4j_uri(location: str) -> bool:
 
 def open_store(location: str | os.PathLike | None = None, *, create: bool = True) -> KnowledgeStore:
     """A path (or nothing: ``$LMLM_STORE`` or ``$LMLM_HOME/kg``) opens the embedded store;
-    ``bolt://`` or ``neo4j://`` opens Neo4j with ``NEO4J_USER``/``NEO4J_PASSWORD`` from the environment."""
+    ``bolt://`` or ``neo4j://`` opens Neo4j with ``NEO4J_USER``/``NEO4J_PASSWORD`` from the environment
+    (``URI#name`` picks a database other than ``neo4j``)."""
     location = str(location) if location is not None else default_store_location()
     if is_neo4j_uri(location):
         from .neo4j_store import Neo4jStore
 
-        return Neo4jStore(location)
+        uri, _, database = location.partition("#")
+        return Neo4jStore(uri, database=database or "neo4j")
     from .embedded_store import EmbeddedStore
 
     return EmbeddedStore(location, create=create)

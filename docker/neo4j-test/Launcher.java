@@ -2,8 +2,9 @@
 //
 // Run:  java -cp '<lib>/*' Launcher.java <home-dir> <bolt-port> [password]
 // The jars come from pom.xml (see run.sh). Bolt listens on 127.0.0.1 only; the store lives under
-// <home-dir>/data and survives restarts. With a password, auth is on and user `neo4j` gets it;
-// without, auth is off. Prints "READY bolt://127.0.0.1:<port>" once the `neo4j` database is up.
+// <home-dir>/data and survives restarts. With a password, auth is on and user `neo4j` gets it
+// (also on a restart with the same password); without, auth is off. Prints
+// "READY bolt://127.0.0.1:<port>" once the `neo4j` database is up.
 // SIGTERM (or Ctrl-C) closes the store cleanly through the shutdown hook.
 
 import java.nio.file.Path;
@@ -49,9 +50,16 @@ public class Launcher {
         if (password != null) {
             // The embedded API bypasses auth, so it can set the password without the
             // first-login change that a fresh server would otherwise demand.
-            dbms.database("system").executeTransactionally(
-                    "ALTER USER neo4j SET PASSWORD $pw CHANGE NOT REQUIRED",
-                    java.util.Map.of("pw", password));
+            try {
+                dbms.database("system").executeTransactionally(
+                        "ALTER USER neo4j SET PASSWORD $pw CHANGE NOT REQUIRED",
+                        java.util.Map.of("pw", password));
+            } catch (RuntimeException e) {
+                // A restart on the same home: the password is already this one, which is fine.
+                if (!String.valueOf(e.getMessage()).contains("Old password and new password cannot be the same")) {
+                    throw e;
+                }
+            }
         }
         dbms.database("neo4j");  // blocks until the default database is available
         System.out.println("READY bolt://127.0.0.1:" + port);

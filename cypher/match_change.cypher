@@ -1,0 +1,3 @@
+// One change record.
+MATCH (c:Change {id: $id})
+RETURN properties(c) AS change
