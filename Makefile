@@ -26,7 +26,7 @@ $(VENV)/.complete:
 	touch "$@"
 
 venv: $(VENV)/.complete
-	@"$(PY)" -m pip install -q --no-deps --no-build-isolation -e . >/dev/null
+	@"$(PY)" -m pip install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1 || { echo "error: installing the project into $(VENV) failed" >&2; exit 1; }
 
 demo: venv
 	"$(VENV)/bin/lmlm" demo

@@ -28,7 +28,7 @@ def demo_queries(world) -> list[tuple[str, str, str]]:
         ("exact", b.name, "Employer"),
         ("case and spacing", "  " + c.name.upper(), "occupation"),
         ("reworded relation", a.name, "birthplace"),
-        ("reworded relation", b.name, "works for"),
+        ("reworded relation", b.name, "employed by"),
         ("misspelt entity", misspelt, "Occupation"),
         ("absent fact", c.name, "Favourite colour"),
         ("absent entity", "Nobody Anywhere", "Place of birth"),

@@ -6,31 +6,12 @@ when selected without one they fail with a message, never skip.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from lmlm.kg.embedded_store import EmbeddedStore
+from tests.neo4j_support import connect_test_store
 
 STORE_PARAMS = ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)]
-
-
-def open_neo4j_test_store():
-    """The test server's store, wiped. Fails the test loudly when the server is not there."""
-    from lmlm.kg.errors import StoreUnavailableError
-
-    uri = os.environ.get("NEO4J_URI")
-    if not uri:
-        pytest.fail("NEO4J_URI is not set: start the test server with `docker/neo4j-test/run.sh start` "
-                    "(or run the tests through `make test`, which starts it)")
-    from lmlm.kg.neo4j_store import Neo4jStore
-
-    try:
-        store = Neo4jStore(uri)
-    except StoreUnavailableError as e:
-        pytest.fail(f"the Neo4j test server is not reachable: {e}")
-    store.clear()
-    return store
 
 
 @pytest.fixture(params=STORE_PARAMS)
@@ -39,7 +20,7 @@ def store(request, tmp_path):
     if request.param == "embedded":
         s = EmbeddedStore(tmp_path / "store")
     else:
-        s = open_neo4j_test_store()
+        s = connect_test_store()
     yield s
     s.close()
 
@@ -47,6 +28,6 @@ def store(request, tmp_path):
 @pytest.fixture
 def neo4j_store():
     """The Neo4j test store alone (for Neo4j-only features such as Cypher); mark tests ``neo4j``."""
-    s = open_neo4j_test_store()
+    s = connect_test_store()
     yield s
     s.close()

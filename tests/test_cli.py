@@ -108,8 +108,9 @@ def test_fuzzy_lookup_and_forget_audit(capsys, location, facts_file):
     run(capsys, "kg", "--store", location, "set", "K. Itakura", "Birthplace", "Yokohama")
     out = run_json(capsys, "kg", "--store", location, "forget", "Ko Itakura", "Birthplace", "--audit")
     assert out["leak_audit"][0]["entity"] == "K. Itakura"
-    got = run_json(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace", "--mode", "structured")
-    assert got["value"] is None or got["fact_id"] != out["removed"][0]["id"]
+    code, text, _ = run(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace", "--json")
+    got = json.loads(text)
+    assert code == 2 and (got["value"], got["path"]) == (None, "miss")  # exit 2: no value
 
 
 def test_every_command_has_help(capsys):

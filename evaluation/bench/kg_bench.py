@@ -79,7 +79,7 @@ def reworded(relation: str) -> str:
         "Place of birth": "birthplace",
         "Date of birth": "born on",
         "Occupation": "profession",
-        "Employer": "works for",
+        "Employer": "employed by",
         "Educated at": "studied at",
         "Award received": "prize won",
         "Country": "nation",

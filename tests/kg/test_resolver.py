@@ -61,7 +61,7 @@ def test_fallback_policies(kg):
 
 def test_batch_keeps_order_and_mixes_paths(kg):
     out = kg.resolver().resolve_many(
-        [("Velnor Institute", "Location"), ("Nobody", "x"), ("marisol quintero", "works for")]
+        [("Velnor Institute", "Location"), ("Nobody", "x"), ("marisol quintero", "employed by")]
     )
     assert [r.path for r in out] == ["exact", "miss", "fuzzy"]
     assert out[2].value == "Velnor Institute"
