@@ -40,15 +40,46 @@ FILES = [
 ]
 
 WORD_SYNONYMS = {
-    "birth": "born", "birthplace": "place of birth", "death": "died", "date": "day", "place": "location",
-    "location": "place", "located": "situated", "founded": "established", "established": "founded",
-    "occupation": "profession", "nationality": "citizenship", "spouse": "married to", "father": "dad",
-    "mother": "mom", "education": "studied at", "residence": "home", "award": "prize", "release": "released",
-    "position": "role", "party": "affiliation", "label": "record company", "author": "written by",
-    "director": "directed by", "owner": "owned by", "team": "club", "year": "year", "country": "nation",
-    "origin": "provenance", "title": "name", "genre": "style", "population": "inhabitants", "capital": "capital city",
-    "member": "part of", "headquarters": "head office", "language": "tongue", "religion": "faith",
-    "affiliation": "associated with", "type": "kind", "role": "function", "artist": "performer",
+    "birth": "born",
+    "birthplace": "place of birth",
+    "death": "died",
+    "date": "day",
+    "place": "location",
+    "location": "place",
+    "located": "situated",
+    "founded": "established",
+    "established": "founded",
+    "occupation": "profession",
+    "nationality": "citizenship",
+    "spouse": "married to",
+    "father": "dad",
+    "mother": "mom",
+    "education": "studied at",
+    "residence": "home",
+    "award": "prize",
+    "release": "released",
+    "position": "role",
+    "party": "affiliation",
+    "label": "record company",
+    "author": "written by",
+    "director": "directed by",
+    "owner": "owned by",
+    "team": "club",
+    "year": "year",
+    "country": "nation",
+    "origin": "provenance",
+    "title": "name",
+    "genre": "style",
+    "population": "inhabitants",
+    "capital": "capital city",
+    "member": "part of",
+    "headquarters": "head office",
+    "language": "tongue",
+    "religion": "faith",
+    "affiliation": "associated with",
+    "type": "kind",
+    "role": "function",
+    "artist": "performer",
 }
 
 
@@ -169,7 +200,9 @@ SETTINGS = [
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--per-kind", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
@@ -201,9 +234,15 @@ def main(argv=None) -> int:
     print(f"{len(triples)} facts; queries: {counts}\n")
     print(f"{'setting':<24}{'precision':>10}{'recall':>8}{'false-ans':>10}   right/n by kind")
     for name, r in results.items():
-        kinds = "  ".join(f"{k}:{v['right']}/{v['n']}" if not k.startswith("absent") else f"{k}:{v['returned']}/{v['n']} ans"
-                          for k, v in r["by_kind"].items())
-        print(f"{name:<24}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['false_answer_rate']:>10.3f}   {kinds}")
+        kinds = "  ".join(
+            f"{k}:{v['right']}/{v['n']}"
+            if not k.startswith("absent")
+            else f"{k}:{v['returned']}/{v['n']} ans"
+            for k, v in r["by_kind"].items()
+        )
+        print(
+            f"{name:<24}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['false_answer_rate']:>10.3f}   {kinds}"
+        )
     plot(results, args.out / "fuzzy_modes.png")
     print(f"\nwrote {args.out / 'fuzzy_modes.json'} and fuzzy_modes.png")
     return 0
@@ -219,8 +258,13 @@ def plot(results: dict, path: Path) -> None:
     for name, r in results.items():
         marker = "o" if name.startswith("structured") else "s"
         ax.scatter(r["false_answer_rate"], r["precision"], marker=marker, s=50)
-        ax.annotate(re.sub(r"\s+", " ", name), (r["false_answer_rate"], r["precision"]), fontsize=8,
-                    xytext=(4, 4), textcoords="offset points")
+        ax.annotate(
+            re.sub(r"\s+", " ", name),
+            (r["false_answer_rate"], r["precision"]),
+            fontsize=8,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
     ax.set_xlabel("false-answer rate on absent facts (lower is better)")
     ax.set_ylabel("precision of returned values (higher is better)")
     ax.set_title("Fuzzy resolver modes on the paper's samples")

@@ -119,9 +119,7 @@ class EmbeddedStore(KnowledgeStore):
 
     # ---------------------------------------------------------------- reading
     def facts_by_keys(self, keys: Sequence[Key]) -> list[list[Fact]]:
-        sql = (
-            f"SELECT {_FACT_COLUMNS} FROM facts WHERE entity_key = ? AND relation_key = ? ORDER BY seq DESC"
-        )
+        sql = f"SELECT {_FACT_COLUMNS} FROM facts WHERE entity_key = ? AND relation_key = ? ORDER BY seq DESC"
         with self._lock:
             cur = self._db.cursor()
             try:
@@ -148,7 +146,9 @@ class EmbeddedStore(KnowledgeStore):
         return sorted(facts, key=lambda f: f.seq)
 
     def facts_created_by(self, change_id: int) -> list[Fact]:
-        rows = self._query(f"SELECT {_FACT_COLUMNS} FROM facts WHERE change_id = ? ORDER BY seq", (change_id,))
+        rows = self._query(
+            f"SELECT {_FACT_COLUMNS} FROM facts WHERE change_id = ? ORDER BY seq", (change_id,)
+        )
         return [_row_to_fact(r) for r in rows]
 
     def alias_targets(self, alias_keys: Sequence[str]) -> dict[str, str]:
@@ -157,14 +157,18 @@ class EmbeddedStore(KnowledgeStore):
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            out.update(self._query(f"SELECT alias_key, entity_key FROM aliases WHERE alias_key IN ({marks})", chunk))
+            out.update(
+                self._query(f"SELECT alias_key, entity_key FROM aliases WHERE alias_key IN ({marks})", chunk)
+            )
         return out
 
     def list_aliases(self, entity_key: str | None = None) -> list[Alias]:
         if entity_key is None:
             rows = self._query("SELECT alias, entity FROM aliases ORDER BY alias_key")
         else:
-            rows = self._query("SELECT alias, entity FROM aliases WHERE entity_key = ? ORDER BY alias_key", (entity_key,))
+            rows = self._query(
+                "SELECT alias, entity FROM aliases WHERE entity_key = ? ORDER BY alias_key", (entity_key,)
+            )
         return [Alias(*r) for r in rows]
 
     def search_entities(self, text: str, *, mode: str = "substring", limit: int = 20) -> list[str]:
@@ -182,7 +186,9 @@ class EmbeddedStore(KnowledgeStore):
             (*params, limit),
         )
         names = [r[0] for r in rows]
-        aliases = self._query(f"SELECT alias FROM aliases WHERE {alias_where} ORDER BY alias_key LIMIT ?", (*params, limit))
+        aliases = self._query(
+            f"SELECT alias FROM aliases WHERE {alias_where} ORDER BY alias_key LIMIT ?", (*params, limit)
+        )
         return (names + [r[0] for r in aliases])[:limit]
 
     def iter_facts(self, batch_size: int = 10_000) -> Iterator[Fact]:
@@ -197,12 +203,12 @@ class EmbeddedStore(KnowledgeStore):
             after = rows[-1][7]
 
     def stats(self) -> StoreStats:
-        (facts, entities, relations, values), = self._query(
+        ((facts, entities, relations, values),) = self._query(
             "SELECT COUNT(*), COUNT(DISTINCT entity_key), COUNT(DISTINCT relation_key),"
             " COUNT(DISTINCT value_key) FROM facts"
         )
-        (aliases,), = self._query("SELECT COUNT(*) FROM aliases")
-        (changes,), = self._query("SELECT COUNT(*) FROM changes")
+        ((aliases,),) = self._query("SELECT COUNT(*) FROM aliases")
+        ((changes,),) = self._query("SELECT COUNT(*) FROM changes")
         size = sum(p.stat().st_size for p in self.directory.glob(DB_FILE + "*"))
         return StoreStats(
             facts, entities, relations, values, aliases, changes, self.backend, self.location, {"bytes": size}
@@ -243,7 +249,7 @@ class EmbeddedStore(KnowledgeStore):
         return [self._change_from_row(r) for r in self._query(sql, params)]
 
     def last_change_id(self) -> int:
-        (last,), = self._query("SELECT COALESCE(MAX(id), 0) FROM changes")
+        ((last,),) = self._query("SELECT COALESCE(MAX(id), 0) FROM changes")
         return last
 
     # ---------------------------------------------------------------- writing
@@ -265,7 +271,9 @@ class EmbeddedStore(KnowledgeStore):
                 cur.execute("DELETE FROM facts WHERE id = ?", (fact.id,))
                 cur.execute(_INSERT_FACT, _fact_row(fact))
                 added.append(Fact(**{**fact.__dict__, "seq": cur.lastrowid}))
-            cur.executemany("DELETE FROM aliases WHERE alias_key = ?", [(a.alias_key,) for a in draft.aliases_removed])
+            cur.executemany(
+                "DELETE FROM aliases WHERE alias_key = ?", [(a.alias_key,) for a in draft.aliases_removed]
+            )
             cur.executemany(
                 "INSERT OR REPLACE INTO aliases VALUES (?, ?, ?, ?)",
                 [(a.alias_key, a.alias, a.entity_key, a.entity) for a in draft.aliases_added],
@@ -284,7 +292,9 @@ class EmbeddedStore(KnowledgeStore):
                 cur.execute("UPDATE changes SET undone_by = ? WHERE id = ?", (change_id, draft.undoes))
         return self.get_change(change_id)
 
-    def _import(self, triples: Iterable[Triple], *, summary: str, batch_size: int, progress: bool) -> ImportReport:
+    def _import(
+        self, triples: Iterable[Triple], *, summary: str, batch_size: int, progress: bool
+    ) -> ImportReport:
         start = time.perf_counter()
         read = added = 0
         batches = 0
@@ -322,12 +332,12 @@ class EmbeddedStore(KnowledgeStore):
 
     def _check_backend(self) -> list[str]:
         problems = [f"sqlite: {r[0]}" for r in self._query("PRAGMA quick_check") if r[0] != "ok"]
-        for (fact_id, change_id) in self._query(
+        for fact_id, change_id in self._query(
             "SELECT id, change_id FROM facts WHERE change_id IS NOT NULL"
             " AND change_id NOT IN (SELECT id FROM changes) LIMIT 20"
         ):
             problems.append(f"fact {fact_id} names change {change_id}, which is not in the log")
-        for (alias, target) in self._query(
+        for alias, target in self._query(
             "SELECT a.alias, a.entity FROM aliases a JOIN aliases b ON a.entity_key = b.alias_key LIMIT 20"
         ):
             problems.append(f"alias {alias!r} points to {target!r}, which is itself an alias")
@@ -366,18 +376,42 @@ class _Transaction:
 def _as_new_fact(item: Triple | Fact, now: float, change_id: int) -> Fact:
     if isinstance(item, Fact):  # restored by undo: keeps id, time and provenance
         return Fact(**{**item.__dict__, "change_id": change_id})
-    return Fact(item.fact_id, item.entity, item.relation, item.value, item.source, item.annotator, now, 0, change_id)
+    return Fact(
+        item.fact_id, item.entity, item.relation, item.value, item.source, item.annotator, now, 0, change_id
+    )
 
 
 def _fact_row(f: Fact) -> tuple:
-    return (f.id, f.entity, f.relation, f.value, f.entity_key, f.relation_key, f.value_key,
-            f.source, f.annotator, f.created_at, f.change_id)
+    return (
+        f.id,
+        f.entity,
+        f.relation,
+        f.value,
+        f.entity_key,
+        f.relation_key,
+        f.value_key,
+        f.source,
+        f.annotator,
+        f.created_at,
+        f.change_id,
+    )
 
 
 def _triple_row(t: Triple, now: float, change_id: int) -> tuple:
     ek, rk, vk = normalize_key(t.entity), normalize_key(t.relation), normalize_key(t.value)
-    return (fact_id_from_keys(ek, rk, vk), t.entity, t.relation, t.value, ek, rk, vk,
-            t.source, t.annotator, now, change_id)
+    return (
+        fact_id_from_keys(ek, rk, vk),
+        t.entity,
+        t.relation,
+        t.value,
+        ek,
+        rk,
+        vk,
+        t.source,
+        t.annotator,
+        now,
+        change_id,
+    )
 
 
 def _insert_batch(cur: sqlite3.Cursor, rows: list[tuple]) -> int:

@@ -34,5 +34,3 @@ class InputFormatError(KnowledgeGraphError):
 
 class FuzzyIndexError(KnowledgeGraphError):
     """The fuzzy index is missing, damaged or was built with another embedding model."""
-
-

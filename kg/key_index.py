@@ -89,7 +89,9 @@ class KeyIndex:
         try:
             meta = json.loads(meta_path.read_text())
             if meta.get("format") != FORMAT_VERSION:
-                raise FuzzyIndexError(f"{index.directory}: index format {meta.get('format')} is not {FORMAT_VERSION}")
+                raise FuzzyIndexError(
+                    f"{index.directory}: index format {meta.get('format')} is not {FORMAT_VERSION}"
+                )
             index.kind = meta["kind"]
             index.applied_change_id = int(meta["applied_change_id"])
             index._keys = FuzzyIndex.load(index.directory / "keys", embedder)
@@ -102,7 +104,9 @@ class KeyIndex:
                 vectors = np.load(index.directory / "relations.npy", allow_pickle=False)
                 index._relation_vectors = dict(zip(rel_keys, vectors))
         except (OSError, ValueError, KeyError) as e:
-            raise FuzzyIndexError(f"{index.directory}: damaged index ({e}); rebuild it with `lmlm kg index --rebuild`") from e
+            raise FuzzyIndexError(
+                f"{index.directory}: damaged index ({e}); rebuild it with `lmlm kg index --rebuild`"
+            ) from e
         return index
 
     def save(self) -> None:
@@ -115,13 +119,22 @@ class KeyIndex:
         self._entities.save(tmp / "entities")
         with open(tmp / "entries.jsonl", "w", encoding="utf-8") as fh:
             for e in self.entries.values():
-                fh.write(json.dumps([e.entity_key, e.relation_key, e.entity, e.relation], ensure_ascii=False) + "\n")
+                fh.write(
+                    json.dumps([e.entity_key, e.relation_key, e.entity, e.relation], ensure_ascii=False)
+                    + "\n"
+                )
         rel_keys = list(self._relation_vectors)
         (tmp / "relations.json").write_text(json.dumps(rel_keys, ensure_ascii=False))
         if rel_keys:
             np.save(tmp / "relations.npy", np.stack([self._relation_vectors[k] for k in rel_keys]))
-        meta = {"format": FORMAT_VERSION, "kind": self.kind, "applied_change_id": self.applied_change_id,
-                "keys": len(self.entries), "entities": len(self.entity_names), "model": self.embedder.name}
+        meta = {
+            "format": FORMAT_VERSION,
+            "kind": self.kind,
+            "applied_change_id": self.applied_change_id,
+            "keys": len(self.entries),
+            "entities": len(self.entity_names),
+            "model": self.embedder.name,
+        }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         shutil.rmtree(old, ignore_errors=True)
         if self.directory.exists():
@@ -265,5 +278,7 @@ class KeyIndex:
         if len(self._keys) != len(self.entries):
             problems.append(f"fuzzy key index has {len(self._keys)} vectors for {len(self.entries)} keys")
         if len(self._entities) != len(self.entity_names):
-            problems.append(f"fuzzy entity index has {len(self._entities)} vectors for {len(self.entity_names)} entities")
+            problems.append(
+                f"fuzzy entity index has {len(self._entities)} vectors for {len(self.entity_names)} entities"
+            )
         return problems

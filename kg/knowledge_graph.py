@@ -139,7 +139,12 @@ class KnowledgeGraph:
 
     # ---------------------------------------------------------------- edits
     def import_files(
-        self, paths: Sequence[str | Path], *, fmt: str | None = None, progress: bool = False, strict: bool = True
+        self,
+        paths: Sequence[str | Path],
+        *,
+        fmt: str | None = None,
+        progress: bool = False,
+        strict: bool = True,
     ) -> list[tuple[ImportReport, list]]:
         """Import files one by one. Each file is read and checked whole before anything is written,
         so a malformed file adds nothing. Returns, per file, its report and the parse problems that
@@ -151,7 +156,9 @@ class KnowledgeGraph:
             read_report = None if strict else ReadReport()
             triples = list(read_triples(path, fmt, read_report))  # raises on the first bad record
             problems = read_report.problems if read_report else []
-            report = self.store.import_triples(triples, summary=f"import {Path(path).name}", progress=progress)
+            report = self.store.import_triples(
+                triples, summary=f"import {Path(path).name}", progress=progress
+            )
             results.append((report, problems))
         self._after_edit()
         return results
@@ -205,7 +212,9 @@ class KnowledgeGraph:
     def check(self, *, with_index: bool | None = None) -> list[str]:
         """Store invariants, and whether the fuzzy index agrees with the store (if it exists)."""
         problems = self.store.check()
-        if with_index or (with_index is None and (self._index is not None or (self.index_dir / "meta.json").exists())):
+        if with_index or (
+            with_index is None and (self._index is not None or (self.index_dir / "meta.json").exists())
+        ):
             problems += self.index().check(self.store)
         return problems
 
@@ -222,7 +231,9 @@ class KnowledgeGraph:
             if not frontier or graph.number_of_edges() >= limit:
                 break
             seen.update(frontier)
-            facts = self.store.facts_of_entity_keys(frontier) + self.store.facts_of_entity_keys(frontier, as_value=True)
+            facts = self.store.facts_of_entity_keys(frontier) + self.store.facts_of_entity_keys(
+                frontier, as_value=True
+            )
             next_frontier = []
             for fact in facts[: max(0, limit - graph.number_of_edges())]:
                 _add_fact_edge(graph, fact)
@@ -262,4 +273,3 @@ def default_index_dir(store: KnowledgeStore) -> Path:
         return Path(store.location) / "fuzzy"
     digest = hashlib.sha1(store.location.encode()).hexdigest()[:16]
     return lmlm_home() / "indexes" / digest
-

@@ -60,7 +60,9 @@ class ResolverConfig:
     threshold: float = 0.6  # flat mode: cosine of the whole key
     entity_threshold: float = 0.75  # structured mode: cosine of the entity name
     relation_threshold: float = 0.6  # structured mode: cosine of the relation name
-    fallback: str = "none"  # on a miss: none (no value) | unknown (the word "unknown") | top1 (best candidate)
+    fallback: str = (
+        "none"  # on a miss: none (no value) | unknown (the word "unknown") | top1 (best candidate)
+    )
     fuzzy: bool = True
     cache_size: int = 10_000
 
@@ -78,7 +80,9 @@ class ResolverConfig:
 class Resolver:
     """Resolve (entity, relation) lookups against a store and, optionally, its fuzzy index."""
 
-    def __init__(self, store: KnowledgeStore, index: KeyIndex | None = None, config: ResolverConfig | None = None):
+    def __init__(
+        self, store: KnowledgeStore, index: KeyIndex | None = None, config: ResolverConfig | None = None
+    ):
         self.store = store
         self.index = index
         self.config = config or ResolverConfig()
@@ -169,7 +173,7 @@ class Resolver:
         out: list[Resolution] = []
         picks: list[tuple[str, str] | None] = []
         scores: list[float] = []
-        for (ek_score, q_vec) in zip(matched, rel_vecs):
+        for ek_score, q_vec in zip(matched, rel_vecs):
             if ek_score is None:
                 picks.append(None)
                 scores.append(0.0)

@@ -271,7 +271,9 @@ class KnowledgeStore(ABC):
         if fact_id not in facts:
             raise FactNotFoundError(f"no fact with id {fact_id!r}")
         f = facts[fact_id]
-        return self._commit(ChangeDraft("forget", f"forget fact {fact_id} ({f.entity!r} {f.relation!r})", removed=(f,)))
+        return self._commit(
+            ChangeDraft("forget", f"forget fact {fact_id} ({f.entity!r} {f.relation!r})", removed=(f,))
+        )
 
     def forget(self, entity: str, relation: str | None = None) -> Change:
         """Forget every value of (entity, relation), or with no relation the whole entity."""
@@ -307,7 +309,9 @@ class KnowledgeStore(ABC):
             raise ValueError(f"{keep!r} and {other!r} already name the same entity")
         keep_display = self._display_of(keep_key) or keep
         moved = self.facts_of_entity_keys([other_key])
-        as_value = [f for f in self.facts_of_entity_keys([other_key], as_value=True) if f.entity_key != other_key]
+        as_value = [
+            f for f in self.facts_of_entity_keys([other_key], as_value=True) if f.entity_key != other_key
+        ]
         removed, added = [], []
         for f in moved + as_value:
             entity = keep_display if f.entity_key == other_key else f.entity
@@ -332,9 +336,13 @@ class KnowledgeStore(ABC):
         change = self.get_change(change_id)
         if change.undone_by is not None:
             raise KnowledgeStoreError(f"change {change_id} was already undone")
-        added = self.facts_created_by(change_id) if change.op == "import" else [
-            f for f in self.get_facts([f.id for f in change.added]).values() if f.change_id == change_id
-        ]
+        added = (
+            self.facts_created_by(change_id)
+            if change.op == "import"
+            else [
+                f for f in self.get_facts([f.id for f in change.added]).values() if f.change_id == change_id
+            ]
+        )
         # Restore only what is not back already (a later change may have re-added it).
         present = self.get_facts([f.id for f in change.removed])
         restore = tuple(sorted((f for f in change.removed if f.id not in present), key=lambda f: f.seq))
@@ -389,5 +397,3 @@ def _dedupe_triples(triples: Iterable[Triple]) -> list[Triple]:
             seen.add(t.fact_id)
             out.append(t)
     return out
-
-

@@ -11,17 +11,85 @@ from dataclasses import dataclass, field
 
 from .facts import Triple
 
-_SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "to", "vel", "na", "dor", "is", "ba", "qui", "el", "mar", "zu", "ti",
-              "ro", "an", "fe", "lis", "gor", "wen", "ha", "sol"]
-_OCCUPATIONS = ["painter", "engineer", "botanist", "novelist", "architect", "violinist", "chemist", "cartographer",
-                "journalist", "astronomer", "surgeon", "sculptor", "economist", "linguist", "pilot", "chef"]
-_ORG_KINDS = ["Institute", "Works", "Company", "Laboratory", "Press", "Foundation", "Orchestra", "Observatory"]
+_SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "sa",
+    "to",
+    "vel",
+    "na",
+    "dor",
+    "is",
+    "ba",
+    "qui",
+    "el",
+    "mar",
+    "zu",
+    "ti",
+    "ro",
+    "an",
+    "fe",
+    "lis",
+    "gor",
+    "wen",
+    "ha",
+    "sol",
+]
+_OCCUPATIONS = [
+    "painter",
+    "engineer",
+    "botanist",
+    "novelist",
+    "architect",
+    "violinist",
+    "chemist",
+    "cartographer",
+    "journalist",
+    "astronomer",
+    "surgeon",
+    "sculptor",
+    "economist",
+    "linguist",
+    "pilot",
+    "chef",
+]
+_ORG_KINDS = [
+    "Institute",
+    "Works",
+    "Company",
+    "Laboratory",
+    "Press",
+    "Foundation",
+    "Orchestra",
+    "Observatory",
+]
 _PLACE_KINDS = ["", "", " Falls", " Harbour", " Hills", "ford", "ton", " Bay"]
-_AWARDS = ["Order of the Silver Quill", "Golden Compass Prize", "Aurel Medal", "Varen Prize", "Lantern Award",
-           "Medal of the Open Sky", "Tolmir Fellowship"]
+_AWARDS = [
+    "Order of the Silver Quill",
+    "Golden Compass Prize",
+    "Aurel Medal",
+    "Varen Prize",
+    "Lantern Award",
+    "Medal of the Open Sky",
+    "Tolmir Fellowship",
+]
 _RELATIVES = ["Spouse", "Sibling", "Parent"]
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 @dataclass(frozen=True)
@@ -56,8 +124,10 @@ def _name(rng: random.Random, parts: int, used: set[str]) -> str:
     longest = 3
     for attempt in range(10_000):
         longest += attempt % 20 == 19
-        words = ["".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, longest))).capitalize()
-                 for _ in range(parts)]
+        words = [
+            "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, longest))).capitalize()
+            for _ in range(parts)
+        ]
         name = " ".join(words)
         if name not in used:
             used.add(name)

@@ -16,4 +16,13 @@ from lmlm.kg import (
 
 __version__ = "0.1.0"
 
-__all__ = ["Fact", "KnowledgeGraph", "Resolution", "Resolver", "ResolverConfig", "Triple", "open_store", "__version__"]
+__all__ = [
+    "Fact",
+    "KnowledgeGraph",
+    "Resolution",
+    "Resolver",
+    "ResolverConfig",
+    "Triple",
+    "open_store",
+    "__version__",
+]

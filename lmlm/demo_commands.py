@@ -42,13 +42,21 @@ def cmd_demo(args) -> int:
     store = args.store or str(lmlm_home() / "demo" / "kg")
     world = generate_world(WorldConfig(people=args.people, seed=args.seed))
     with KnowledgeGraph.open(store) as kg:
-        report = kg.import_triples(world.triples, summary=f"demo world seed={args.seed}", progress=not args.json)
+        report = kg.import_triples(
+            world.triples, summary=f"demo world seed={args.seed}", progress=not args.json
+        )
         kg.build_index(show_progress=not args.json)
         resolver = kg.resolver()
         queries = demo_queries(world)
         answers = resolver.resolve_many([(e, r) for _, e, r in queries])
         rows = [
-            {"case": case, "entity": e.strip(), "relation": r, **ans.to_dict(), "matched": [ans.entity, ans.relation]}
+            {
+                "case": case,
+                "entity": e.strip(),
+                "relation": r,
+                **ans.to_dict(),
+                "matched": [ans.entity, ans.relation],
+            }
             for (case, e, r), ans in zip(queries, answers)
         ]
         stats = kg.store.stats()

@@ -22,7 +22,9 @@ from lmlm.kg.store import Change
 def register(groups) -> None:
     kg = groups.add_parser("kg", help="the knowledge graph: import, look up, edit, forget, export")
     kg.add_argument("--store", default=None, help="store directory or bolt://, neo4j:// URI")
-    kg.add_argument("--index-kind", default="flat", help="fuzzy index kind: flat or a compressed kind (ivfpq)")
+    kg.add_argument(
+        "--index-kind", default="flat", help="fuzzy index kind: flat or a compressed kind (ivfpq)"
+    )
     add_output_flags(kg, top=True)
     commands = kg.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -36,7 +38,11 @@ def register(groups) -> None:
     p.add_argument("files", nargs="+")
     p.add_argument("--format", choices=FORMATS, default=None, help="default: told by extension and content")
     p.add_argument("--lenient", action="store_true", help="skip lookup calls that cannot be parsed (listed)")
-    p.add_argument("--no-index", action="store_true", help="do not update the fuzzy index now (it catches up on first fuzzy use)")
+    p.add_argument(
+        "--no-index",
+        action="store_true",
+        help="do not update the fuzzy index now (it catches up on first fuzzy use)",
+    )
 
     p = command("lookup", cmd_lookup, "resolve ENTITY RELATION: exact, then fuzzy, then the fallback")
     p.add_argument("entity")
@@ -60,8 +66,12 @@ def register(groups) -> None:
     p.add_argument("entity", nargs="?")
     p.add_argument("relation", nargs="?")
     p.add_argument("--fact-id", default=None)
-    p.add_argument("--include-values", action="store_true", help="also forget facts where ENTITY is the value")
-    p.add_argument("--audit", action="store_true", help="list remaining facts whose keys are near the forgotten ones")
+    p.add_argument(
+        "--include-values", action="store_true", help="also forget facts where ENTITY is the value"
+    )
+    p.add_argument(
+        "--audit", action="store_true", help="list remaining facts whose keys are near the forgotten ones"
+    )
     p.add_argument("--audit-threshold", type=float, default=0.6)
 
     p = command("merge", cmd_merge, "merge OTHER into KEEP: OTHER's facts move, OTHER stays as an alias")
@@ -129,12 +139,16 @@ def describe_change(change: Change) -> str:
 # ---------------------------------------------------------------- commands
 def cmd_import(args) -> int:
     with open_graph(args) as kg:
-        results = kg.import_files(args.files, fmt=args.format, progress=not args.json, strict=not args.lenient)
+        results = kg.import_files(
+            args.files, fmt=args.format, progress=not args.json, strict=not args.lenient
+        )
         out = []
         for path, (report, problems) in zip(args.files, results):
             out.append({"file": path, **report.to_dict(), "problems": [p.describe() for p in problems]})
             if not args.json:
-                print(f"{path}: {report.added} added, {report.duplicates} already stored, change {report.change_id}")
+                print(
+                    f"{path}: {report.added} added, {report.duplicates} already stored, change {report.change_id}"
+                )
                 for p in problems[:20]:
                     print(f"  skipped: {p.describe()}", file=sys.stderr)
                 if len(problems) > 20:
@@ -158,13 +172,19 @@ def cmd_lookup(args) -> int:
     with open_graph(args) as kg:
         if args.all:
             facts = kg.store.lookup(args.entity, args.relation)
-            emit(args, [f.to_dict() for f in facts], "\n".join(f"{f.value}\t{f.id}" for f in facts) or "(none)")
+            emit(
+                args, [f.to_dict() for f in facts], "\n".join(f"{f.value}\t{f.id}" for f in facts) or "(none)"
+            )
             return 0 if facts else 2
         res = kg.lookup(args.entity, args.relation, config)
         text = f"{res.value}\t({res.path}, score {res.score:.3f}, fact {res.fact_id})"
         if res.path == "fuzzy":
             text += f"\n  matched: {res.entity} | {res.relation}"
-        emit(args, res.to_dict(), text if res.value is not None else f"(no value)\t({res.path}, best score {res.score:.3f})")
+        emit(
+            args,
+            res.to_dict(),
+            text if res.value is not None else f"(no value)\t({res.path}, best score {res.score:.3f})",
+        )
         return 0 if res.value is not None else 2
 
 
@@ -188,7 +208,11 @@ def cmd_forget(args) -> int:
         if args.audit:
             leaks = kg.leak_audit(change, threshold=args.audit_threshold)
             out["leak_audit"] = [c.to_dict() for c in leaks]
-            text += "\nnear keys still stored (consider forgetting them too):\n" if leaks else "\nno near keys above the threshold"
+            text += (
+                "\nnear keys still stored (consider forgetting them too):\n"
+                if leaks
+                else "\nno near keys above the threshold"
+            )
             text += "\n".join(f"  {c.score:.3f}  {c.entity} | {c.relation}" for c in leaks)
         emit(args, out, text)
     return 0
@@ -226,7 +250,11 @@ def cmd_export(args) -> int:
     with open_graph(args) as kg:
         facts = list(kg.store.iter_facts())
         (write_jsonl if fmt == "jsonl" else write_paper_database)(facts, args.file)
-        emit(args, {"file": args.file, "format": fmt, "facts": len(facts)}, f"wrote {len(facts)} facts to {args.file}")
+        emit(
+            args,
+            {"file": args.file, "format": fmt, "facts": len(facts)},
+            f"wrote {len(facts)} facts to {args.file}",
+        )
     return 0
 
 
@@ -244,14 +272,19 @@ def cmd_check(args) -> int:
         if problems and args.repair:
             kg.build_index(rebuild=True)
             problems = kg.check()
-        emit(args, {"consistent": not problems, "problems": problems},
-             "consistent" if not problems else "\n".join(problems))
+        emit(
+            args,
+            {"consistent": not problems, "problems": problems},
+            "consistent" if not problems else "\n".join(problems),
+        )
         return 0 if not problems else 3
 
 
 def cmd_entities(args) -> int:
     with open_graph(args) as kg:
-        names = kg.store.search_entities(args.search, mode="prefix" if args.prefix else "substring", limit=args.limit)
+        names = kg.store.search_entities(
+            args.search, mode="prefix" if args.prefix else "substring", limit=args.limit
+        )
         emit(args, names, "\n".join(names) or "(none)")
     return 0
 
@@ -272,7 +305,12 @@ def cmd_graph(args) -> int:
         if args.graphml:
             nx.write_graphml(graph, args.graphml)
         edges = [
-            {"from": graph.nodes[u]["name"], "relation": d["relation"], "to": graph.nodes[v]["name"], "fact_id": d["fact_id"]}
+            {
+                "from": graph.nodes[u]["name"],
+                "relation": d["relation"],
+                "to": graph.nodes[v]["name"],
+                "fact_id": d["fact_id"],
+            }
             for u, v, d in graph.edges(data=True)
         ]
         text = "\n".join(f"{e['from']} --{e['relation']}--> {e['to']}" for e in edges) or "(none)"
@@ -301,7 +339,9 @@ def cmd_cypher(args) -> int:
             params[name] = raw
     with open_graph(args) as kg:
         rows = kg.store.run_cypher(args.query, params, write=args.write)
-        emit(args, rows, "\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in rows) or "(no rows)")
+        emit(
+            args, rows, "\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in rows) or "(no rows)"
+        )
     return 0
 
 

@@ -53,11 +53,17 @@ def test_import_lookup_edit_cycle(capsys, location, facts_file):
     assert (got["value"], got["path"], got["score"]) == ("Yokohama", "exact", 1.0)
 
     change = run_json(capsys, "kg", "--store", location, "set", "Ko Itakura", "Birthplace", "Kawasaki")
-    assert run_json(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace")["value"] == "Kawasaki"
+    assert (
+        run_json(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace")["value"]
+        == "Kawasaki"
+    )
     history = run_json(capsys, "kg", "--store", location, "history")
     assert [c["op"] for c in history] == ["set", "import"]
     run_json(capsys, "kg", "--store", location, "undo", str(change["id"]))
-    assert run_json(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace")["value"] == "Yokohama"
+    assert (
+        run_json(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace")["value"]
+        == "Yokohama"
+    )
 
     forgotten = run_json(capsys, "kg", "--store", location, "forget", "Yokohama")
     assert [f["relation"] for f in forgotten["removed"]] == ["Country"]
@@ -80,13 +86,20 @@ def test_entities_facts_graph_export_check(capsys, location, facts_file, tmp_pat
     facts = run_json(capsys, "kg", "--store", location, "facts", "Ko Itakura")
     assert [f["relation"] for f in facts] == ["Birthplace", "Team"]
     graphml = tmp_path / "ko.graphml"
-    graph = run_json(capsys, "kg", "--store", location, "graph", "Ko Itakura", "--depth", "2", "--graphml", str(graphml))
-    assert {(e["from"], e["to"]) for e in graph["edges"]} >= {("Ko Itakura", "Yokohama"), ("Yokohama", "Japan")}
+    graph = run_json(
+        capsys, "kg", "--store", location, "graph", "Ko Itakura", "--depth", "2", "--graphml", str(graphml)
+    )
+    assert {(e["from"], e["to"]) for e in graph["edges"]} >= {
+        ("Ko Itakura", "Yokohama"),
+        ("Yokohama", "Japan"),
+    }
     assert "<graphml" in graphml.read_text(encoding="utf-8")
     exported = tmp_path / "out.json"
     run_json(capsys, "kg", "--store", location, "export", str(exported))
     data = json.loads(exported.read_text(encoding="utf-8"))
-    assert sorted(map(tuple, data["triplets"])) == sorted((r["entity"], r["relation"], r["value"]) for r in JSONL)
+    assert sorted(map(tuple, data["triplets"])) == sorted(
+        (r["entity"], r["relation"], r["value"]) for r in JSONL
+    )
     assert run_json(capsys, "kg", "--store", location, "check") == {"consistent": True, "problems": []}
 
 
@@ -114,8 +127,24 @@ def test_fuzzy_lookup_and_forget_audit(capsys, location, facts_file):
 
 
 def test_every_command_has_help(capsys):
-    for command in ["import", "lookup", "set", "forget", "merge", "history", "undo", "export", "stats",
-                    "check", "entities", "facts", "graph", "index", "cypher", "clear"]:
+    for command in [
+        "import",
+        "lookup",
+        "set",
+        "forget",
+        "merge",
+        "history",
+        "undo",
+        "export",
+        "stats",
+        "check",
+        "entities",
+        "facts",
+        "graph",
+        "index",
+        "cypher",
+        "clear",
+    ]:
         with pytest.raises(SystemExit) as info:
             main(["kg", command, "--help"])
         assert info.value.code == 0
@@ -125,7 +154,10 @@ def test_every_command_has_help(capsys):
 def lmlm_subprocess(*argv, env=None, timeout=60):
     return subprocess.run(
         [sys.executable, "-c", "import sys; from lmlm.cli import main; sys.exit(main(sys.argv[1:]))", *argv],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -137,11 +169,17 @@ def test_exact_lookup_does_not_load_torch(tmp_path, facts_file):
         "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules, 'torch loaded'"
     )
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, "kg", "--store", store, "lookup", "Ko Itakura", "Team"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "kg", "--store", store, "lookup", "Ko Itakura", "Team"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Borussia" in proc.stdout
-    assert time.perf_counter() - start < 10  # generous: the figure is in the benchmark, this catches a model load
+    assert (
+        time.perf_counter() - start < 10
+    )  # generous: the figure is in the benchmark, this catches a model load
 
 
 def test_unreachable_neo4j_is_one_line_naming_the_uri():
@@ -161,10 +199,20 @@ def test_cypher_needs_neo4j(capsys, tmp_path):
 @pytest.mark.neo4j
 def test_cypher_read_only_unless_write(capsys, neo4j_store):
     store = neo4j_store
-    rows = run_json(capsys, "kg", "--store", store.location, "cypher", "RETURN $x + 1 AS y", "--param", "x=41")
+    rows = run_json(
+        capsys, "kg", "--store", store.location, "cypher", "RETURN $x + 1 AS y", "--param", "x=41"
+    )
     assert rows == [{"y": 42}]
     code, _, err = run(capsys, "kg", "--store", store.location, "cypher", "CREATE (:Scratch {n: 1})")
     assert code == 1 and err.startswith("error:")
-    rows = run_json(capsys, "kg", "--store", store.location, "cypher", "CREATE (s:Scratch {n: 1}) RETURN s.n AS n", "--write")
+    rows = run_json(
+        capsys,
+        "kg",
+        "--store",
+        store.location,
+        "cypher",
+        "CREATE (s:Scratch {n: 1}) RETURN s.n AS n",
+        "--write",
+    )
     assert rows == [{"n": 1}]
     run(capsys, "kg", "--store", store.location, "cypher", "MATCH (s:Scratch) DELETE s", "--write")

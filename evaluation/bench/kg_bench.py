@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -42,7 +41,9 @@ def percentile(values: list[float], q: float) -> float:
 def bench_store(store, triples: list[Triple], rng: random.Random, n_queries: int) -> dict:
     store.clear()
     start = time.perf_counter()
-    report = store.import_triples(tqdm(triples, desc=f"{store.backend} import", unit=" facts"), batch_size=10_000)
+    report = store.import_triples(
+        tqdm(triples, desc=f"{store.backend} import", unit=" facts"), batch_size=10_000
+    )
     import_s = time.perf_counter() - start
     # baseline: the same kind of rows written one edit at a time
     few = triples[: min(300, len(triples))]
@@ -119,13 +120,20 @@ def bench_fuzzy(kg: KnowledgeGraph, triples: list[Triple], rng: random.Random, n
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--facts", type=int, default=100_000, help="generated facts to import")
-    parser.add_argument("--fuzzy-facts", type=int, default=None, help="facts in the fuzzy index (default: --facts)")
+    parser.add_argument(
+        "--fuzzy-facts", type=int, default=None, help="facts in the fuzzy index (default: --facts)"
+    )
     parser.add_argument("--index-kind", default="flat", help="fuzzy index kind for the resolver run")
     parser.add_argument("--queries", type=int, default=200, help="fuzzy queries timed one by one")
-    parser.add_argument("--neo4j", default=os.environ.get("NEO4J_URI"), help="Neo4j URI (default $NEO4J_URI); "
-                        "THE DATABASE IS CLEARED")
+    parser.add_argument(
+        "--neo4j",
+        default=os.environ.get("NEO4J_URI"),
+        help="Neo4j URI (default $NEO4J_URI); THE DATABASE IS CLEARED",
+    )
     parser.add_argument("--skip-fuzzy", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/bench/kg.json")
@@ -147,7 +155,11 @@ def main(argv=None) -> int:
             store.clear()
             store.import_triples(triples[:n])
             kg = KnowledgeGraph(store, index_dir=Path(tmp) / "fuzzy", index_kind=args.index_kind)
-            results["fuzzy"] = {"facts": n, "kind": args.index_kind, **bench_fuzzy(kg, triples[:n], rng, args.queries)}
+            results["fuzzy"] = {
+                "facts": n,
+                "kind": args.index_kind,
+                **bench_fuzzy(kg, triples[:n], rng, args.queries),
+            }
         store.close()
     print_table(results)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -163,24 +175,32 @@ TARGETS = {
 
 
 def print_table(results: dict) -> None:
-    print(f"\n{'store':<10}{'import/s':>12}{'x one-by-one':>14}{'1M est. s':>11}{'single/s':>11}{'batched/s':>11}{'x single':>10}")
+    print(
+        f"\n{'store':<10}{'import/s':>12}{'x one-by-one':>14}{'1M est. s':>11}{'single/s':>11}{'batched/s':>11}{'x single':>10}"
+    )
     for name in ("embedded", "neo4j"):
         r = results.get(name)
         if r:
-            print(f"{name:<10}{r['import_facts_per_s']:>12,}{r['import_speedup_vs_one_by_one']:>14}"
-                  f"{r['extrapolated_import_1M_s']:>11}{r['exact_single_per_s']:>11,}{r['exact_batched_per_s']:>11,}"
-                  f"{r['batched_vs_single']:>10}")
+            print(
+                f"{name:<10}{r['import_facts_per_s']:>12,}{r['import_speedup_vs_one_by_one']:>14}"
+                f"{r['extrapolated_import_1M_s']:>11}{r['exact_single_per_s']:>11,}{r['exact_batched_per_s']:>11,}"
+                f"{r['batched_vs_single']:>10}"
+            )
             for key, target in TARGETS.items():
                 print(f"{'':<10}{key} {r[key]:,} vs target {target[name]:,.0f}: {r[key] / target[name]:.2f}x")
     fz = results.get("fuzzy")
     if fz:
-        print(f"\nfuzzy index ({fz['kind']}, {fz['keys']:,} keys): build {fz['index_build_keys_per_s']:,} keys/s "
-              f"(target 1,500: {fz['index_build_keys_per_s'] / 1500:.2f}x), {fz['index_bytes_per_key']} bytes/key, "
-              f"single encode {fz['single_encode_ms']} ms")
+        print(
+            f"\nfuzzy index ({fz['kind']}, {fz['keys']:,} keys): build {fz['index_build_keys_per_s']:,} keys/s "
+            f"(target 1,500: {fz['index_build_keys_per_s'] / 1500:.2f}x), {fz['index_bytes_per_key']} bytes/key, "
+            f"single encode {fz['single_encode_ms']} ms"
+        )
         for mode in ("structured", "flat"):
             m = fz[mode]
-            print(f"  {mode:<11} p50 {m['p50_ms']} ms  p95 {m['p95_ms']} ms  (target p50 12 ms: "
-                  f"{12 / max(m['p50_ms'], 1e-9):.2f}x)  right key {m['right_key_rate']:.1%}")
+            print(
+                f"  {mode:<11} p50 {m['p50_ms']} ms  p95 {m['p95_ms']} ms  (target p50 12 ms: "
+                f"{12 / max(m['p50_ms'], 1e-9):.2f}x)  right key {m['right_key_rate']:.1%}"
+            )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from lmlm.kg import syntax
 from lmlm.kg.errors import InputFormatError
 from lmlm.kg.facts import Fact, Triple

@@ -44,8 +44,16 @@ def test_bad_file_adds_nothing(kg, tmp_path):
 
 
 def test_lenient_import_of_annotated_documents_lists_problems(kg, tmp_path):
-    doc = {"examples": [{"annotated_text": "Ko [dblookup('Ko', 'Team') -> Gladbach] Gladbach plays. "
-                         "Broken (dblookup('Ko', 'Age') -> 28] here.", "model_id": "m", "original_dataset_ids": "d1"}]}
+    doc = {
+        "examples": [
+            {
+                "annotated_text": "Ko [dblookup('Ko', 'Team') -> Gladbach] Gladbach plays. "
+                "Broken (dblookup('Ko', 'Age') -> 28] here.",
+                "model_id": "m",
+                "original_dataset_ids": "d1",
+            }
+        ]
+    }
     path = tmp_path / "docs.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(InputFormatError):
@@ -57,7 +65,9 @@ def test_lenient_import_of_annotated_documents_lists_problems(kg, tmp_path):
 
 
 def test_index_follows_edits_and_survives_reopen(kg, store, tmp_path):
-    kg.import_triples([Triple("Ada Lovelace", "Occupation", "Mathematician"), Triple("Alan Turing", "Field", "Logic")])
+    kg.import_triples(
+        [Triple("Ada Lovelace", "Occupation", "Mathematician"), Triple("Alan Turing", "Field", "Logic")]
+    )
     assert kg.build_index() == 2
     kg.set_fact("Grace Hopper", "Occupation", "Computer scientist")
     kg.forget("Alan Turing")
@@ -110,8 +120,9 @@ print("finished", flush=True)
 def test_killed_import_leaves_a_consistent_store(store, tmp_path):
     store.import_triples([Triple("Before", "r", "1")])
     location = store.location
-    proc = subprocess.Popen([sys.executable, "-c", IMPORT_SCRIPT, location], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", IMPORT_SCRIPT, location], stdout=subprocess.PIPE, text=True, env={**os.environ}
+    )
     assert proc.stdout.readline().strip() == "started"
     time.sleep(0.5)
     os.kill(proc.pid, signal.SIGKILL)

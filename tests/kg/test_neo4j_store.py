@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from lmlm.kg.cypher_queries import all_query_names, load_query, load_statements
 from lmlm.kg.errors import KnowledgeStoreError, StoreUnavailableError
 from lmlm.kg.facts import Triple
-
 from tests.neo4j_support import connect_test_store, neo4j_test_uri
 
 KG_DIR = Path(__file__).resolve().parents[2] / "kg"

@@ -18,7 +18,7 @@ WORLD = [
 ]
 
 ODD_NAMES = [
-    "O'Brien \"the quote\"",
+    'O\'Brien "the quote"',
     "back\\slash \\' and \\n",
     "`backtick` {braces} $param",
     "MATCH (n) DETACH DELETE n //",
@@ -184,11 +184,18 @@ def test_history_and_import_undo(store):
 
 
 def test_odd_names_round_trip(store):
-    triples = [Triple(name, f"rel {i} {name[:20]}", name, source=name[:50]) for i, name in enumerate(ODD_NAMES)]
+    triples = [
+        Triple(name, f"rel {i} {name[:20]}", name, source=name[:50]) for i, name in enumerate(ODD_NAMES)
+    ]
     store.import_triples(triples)
     for t in triples:
         [fact] = store.lookup(t.entity, t.relation)
-        assert (fact.entity, fact.relation, fact.value, fact.source) == (t.entity, t.relation, t.value, t.source)
+        assert (fact.entity, fact.relation, fact.value, fact.source) == (
+            t.entity,
+            t.relation,
+            t.value,
+            t.source,
+        )
     change = store.set_fact(ODD_NAMES[0], ODD_NAMES[3], ODD_NAMES[2])
     assert store.lookup(ODD_NAMES[0], ODD_NAMES[3])[0].value == ODD_NAMES[2]
     store.undo(change.id)

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+
 from lmlm.kg import syntax
 from lmlm.kg.syntax import (
     DB_END,
