@@ -193,9 +193,14 @@ SETTINGS = [
     ("flat", ResolverConfig(mode="flat", threshold=0.6)),
     ("flat@0.7", ResolverConfig(mode="flat", threshold=0.7)),
     ("flat@0.8", ResolverConfig(mode="flat", threshold=0.8)),
-    ("structured", ResolverConfig(mode="structured")),
+    ("structured (default)", ResolverConfig(mode="structured")),
     ("structured e0.8 r0.5", ResolverConfig(mode="structured", entity_threshold=0.8, relation_threshold=0.5)),
     ("structured e0.7 r0.7", ResolverConfig(mode="structured", entity_threshold=0.7, relation_threshold=0.7)),
+    ("structured e0.7 r0.6", ResolverConfig(mode="structured", entity_threshold=0.7, relation_threshold=0.6)),
+    (
+        "structured e0.65 r0.65",
+        ResolverConfig(mode="structured", entity_threshold=0.65, relation_threshold=0.65),
+    ),
 ]
 
 

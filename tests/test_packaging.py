@@ -1,0 +1,91 @@
+"""Packaging: one `lmlm` namespace, the .cypher files shipped, and import-time promises."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_plain_wheel_maps_folders_into_lmlm_and_ships_cypher(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [wheel] = tmp_path.glob("lmlm_kg-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"lmlm"}, tops  # nothing generic like `model` or `app` at top level
+    cypher = sorted(Path(n).name for n in names if n.startswith("lmlm/cypher/") and n.endswith(".cypher"))
+    assert cypher == sorted(p.name for p in (ROOT / "cypher").glob("*.cypher"))
+    for module in [
+        "lmlm/kg/store.py",
+        "lmlm/kg/neo4j_store.py",
+        "lmlm/cli.py",
+        "lmlm/evaluation/bench/kg_bench.py",
+    ]:
+        assert module in names
+
+    # installed without the source tree, the queries are found through importlib.resources
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from lmlm.kg.cypher_queries import all_query_names, load_query;"
+        "import lmlm.kg.cypher_queries as q; assert sys.argv[1] in q.__file__, q.__file__;"
+        "names = all_query_names(); assert names and all(load_query(n) for n in names); print(len(names))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(target)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == len(cypher)
+
+
+def test_importing_the_knowledge_graph_does_not_import_torch():
+    code = (
+        "import sys, lmlm, lmlm.kg, lmlm.cli, lmlm.kg.knowledge_graph, lmlm.kg.fuzzy, lmlm.kg.embedding;"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules];"
+        "assert not heavy, heavy"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_lookup_grammar_lives_in_one_module():
+    """No copy of the lookup tokens or the dblookup regex outside kg/syntax.py."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    offenders = []
+    for name in listed:
+        rel = Path(name)
+        if rel.parts[0] == "tests" or rel == Path("kg/syntax.py"):
+            continue
+        text = (ROOT / rel).read_text(encoding="utf-8")
+        if "<|db_entity|>" in text or "dblookup\\(" in text:
+            offenders.append(str(rel))
+    assert offenders == []
