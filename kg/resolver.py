@@ -58,8 +58,8 @@ MISS = Resolution(None, "miss", 0.0, None)
 class ResolverConfig:
     mode: str = "structured"
     threshold: float = 0.6  # flat mode: cosine of the whole key
-    entity_threshold: float = 0.75  # structured mode: cosine of the entity name
-    relation_threshold: float = 0.6  # structured mode: cosine of the relation name
+    entity_threshold: float = 0.65  # structured mode: cosine of the entity name (evaluation/fuzzy_modes.py)
+    relation_threshold: float = 0.65  # structured mode: cosine of the relation name
     fallback: str = (
         "none"  # on a miss: none (no value) | unknown (the word "unknown") | top1 (best candidate)
     )
