@@ -163,6 +163,20 @@ def test_compressed_small_index_stores_flat(embedder: Embedder) -> None:
     assert idx.search(["Ko Itakura Birthplace"])[0][0].id == 0
 
 
+def test_add_in_chunks_trains_once_enough_keys(embedder: Embedder, monkeypatch) -> None:
+    from lmlm.evaluation.bench.fuzzy_index import generate_keys
+    from lmlm.kg import fuzzy
+
+    monkeypatch.setattr(fuzzy, "ADD_CHUNK", 400)
+    texts = [k.text for k in generate_keys(1500, seed=3)]
+    idx = FuzzyIndex(embedder, "compressed", min_train_keys=1000)
+    idx.add(np.arange(1500), texts, show_progress=True)
+    assert idx.storage == "ivf" and len(idx) == 1500
+    assert idx.params()["nlist"] == fuzzy.nlist_for(1500)
+    rows = idx.search(texts[:50:5], k=1)
+    assert [row[0].id for row in rows] == list(range(0, 50, 5))
+
+
 def test_bytes_per_key(index: FuzzyIndex) -> None:
     assert index.bytes_per_key() > 384 * 4
 
