@@ -21,6 +21,7 @@ from .store import Change, ImportReport, KnowledgeStore
 
 logger = logging.getLogger(__name__)
 
+AUTO_COMPRESS_FACTS = 100_000  # flat search costs ~15 ms per query at 100k keys, ~150 ms at 1M
 NEO4J_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 
 
@@ -73,7 +74,7 @@ class KnowledgeGraph:
         *,
         index_dir: str | Path | None = None,
         embedding_model: str | None = None,
-        index_kind: str = "flat",
+        index_kind: str = "auto",
     ):
         self.store = store
         self.index_dir = Path(index_dir) if index_dir else default_index_dir(store)
@@ -106,12 +107,19 @@ class KnowledgeGraph:
     def index_loaded(self) -> bool:
         return self._index is not None
 
+    def _new_index_kind(self) -> str:
+        """``auto``: flat (exact search) below AUTO_COMPRESS_FACTS facts, the compressed kind above."""
+        if self.index_kind != "auto":
+            return self.index_kind
+        return "compressed" if self.store.count() >= AUTO_COMPRESS_FACTS else "flat"
+
     def index(self, *, show_progress: bool = False):
-        """The fuzzy index, loaded (and brought up to date with the store) on first use."""
+        """The fuzzy index, loaded (and brought up to date with the store) on first use. A saved
+        index keeps the kind it was built with; ``build_index(rebuild=True)`` chooses again."""
         if self._index is None:
             from .key_index import KeyIndex
 
-            self._index = KeyIndex.open(self.index_dir, self.embedder, self.index_kind)
+            self._index = KeyIndex.open(self.index_dir, self.embedder, self._new_index_kind())
         self._index.sync(self.store, show_progress=show_progress)
         return self._index
 
@@ -121,7 +129,7 @@ class KnowledgeGraph:
         if rebuild:
             from .key_index import KeyIndex
 
-            self._index = KeyIndex(self.index_dir, self.embedder, self.index_kind)
+            self._index = KeyIndex(self.index_dir, self.embedder, self._new_index_kind())
             return self._index.rebuild(self.store, show_progress=show_progress)
         index.save()
         return len(index.entries)

@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--fuzzy-facts", type=int, default=None, help="facts in the fuzzy index (default: --facts)"
     )
-    parser.add_argument("--index-kind", default="flat", help="fuzzy index kind for the resolver run")
+    parser.add_argument("--index-kind", default="auto", help="fuzzy index kind for the resolver run")
     parser.add_argument("--queries", type=int, default=200, help="fuzzy queries timed one by one")
     parser.add_argument(
         "--neo4j",
