@@ -71,6 +71,7 @@ class KeyIndex:
         self._relation_vectors: dict[str, np.ndarray] = {}
         self._keys = None
         self._entities = None
+        self.dirty = True  # holds changes not yet saved (a new index is unsaved)
 
     # ---------------------------------------------------------------- opening and saving
     @classmethod
@@ -141,6 +142,7 @@ class KeyIndex:
             os.replace(self.directory, old)
         os.replace(tmp, self.directory)
         shutil.rmtree(old, ignore_errors=True)
+        self.dirty = False
 
     # ---------------------------------------------------------------- keeping in step
     def sync(self, store: KnowledgeStore, *, show_progress: bool = False, save: bool | None = None) -> int:
@@ -152,7 +154,11 @@ class KeyIndex:
         last = store.last_change_id()
         if last == self.applied_change_id:
             return 0
-        if last < self.applied_change_id or last - self.applied_change_id > REBUILD_AFTER_CHANGES:
+        if (
+            last < self.applied_change_id
+            or last - self.applied_change_id > REBUILD_AFTER_CHANGES
+            or (self.applied_change_id == 0 and not self.entries)  # nothing to update: build afresh
+        ):
             return self.rebuild(store, show_progress=show_progress)
         touched: set[Key] = set()
         for change in store.history(limit=REBUILD_AFTER_CHANGES + 1, since=self.applied_change_id):
@@ -199,6 +205,7 @@ class KeyIndex:
                 to_remove.append(kid)
         self._remove(to_remove)
         self._add(to_add, show_progress=show_progress)
+        self.dirty = self.dirty or bool(to_add or to_remove)
         return len(to_add) + len(to_remove)
 
     def _remember(self, entry: KeyEntry) -> None:

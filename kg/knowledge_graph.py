@@ -131,7 +131,8 @@ class KnowledgeGraph:
 
             self._index = KeyIndex(self.index_dir, self.embedder, self._new_index_kind())
             return self._index.rebuild(self.store, show_progress=show_progress)
-        index.save()
+        if index.dirty:
+            index.save()
         return len(index.entries)
 
     def resolver(self, config: ResolverConfig | None = None, **options) -> Resolver:
