@@ -66,6 +66,7 @@ class KeyIndex:
         self.applied_change_id = 0
         self.entries: dict[int, KeyEntry] = {}  # key id -> entry
         self.entity_names: dict[str, str] = {}  # entity key -> display
+        self._entity_by_id: dict[int, str] = {}  # entity index id -> entity key
         self.relations_of: dict[str, set[str]] = defaultdict(set)  # entity key -> relation keys
         self.relation_names: dict[str, str] = {}  # relation key -> display
         self._relation_vectors: dict[str, np.ndarray] = {}
@@ -176,6 +177,7 @@ class KeyIndex:
         last = store.last_change_id()
         self.entries.clear()
         self.entity_names.clear()
+        self._entity_by_id.clear()
         self.relations_of.clear()
         self._keys = FuzzyIndex(self.embedder, self.kind)
         self._entities = FuzzyIndex(self.embedder, self.kind)
@@ -210,7 +212,9 @@ class KeyIndex:
 
     def _remember(self, entry: KeyEntry) -> None:
         self.entries[key_id(entry.entity_key, entry.relation_key)] = entry
-        self.entity_names.setdefault(entry.entity_key, entry.entity)
+        if entry.entity_key not in self.entity_names:
+            self.entity_names[entry.entity_key] = entry.entity
+            self._entity_by_id[key_id(entry.entity_key)] = entry.entity_key
         self.relations_of[entry.entity_key].add(entry.relation_key)
         self.relation_names.setdefault(entry.relation_key, entry.relation)
 
@@ -239,6 +243,7 @@ class KeyIndex:
                 del self.relations_of[entry.entity_key]
                 del self.entity_names[entry.entity_key]
                 gone_entities.append(key_id(entry.entity_key))
+                del self._entity_by_id[gone_entities[-1]]
         self._keys.remove(np.array(ids, dtype=np.int64))
         if gone_entities:
             self._entities.remove(np.array(gone_entities, dtype=np.int64))
@@ -253,9 +258,8 @@ class KeyIndex:
         """Nearest subject entity keys of each name, best first."""
         if not self.entity_names:
             return [[] for _ in names]
-        by_id = {key_id(ek): ek for ek in self.entity_names}
         rows = self._entities.search(list(names), k=k)
-        return [[(by_id[h.id], h.score) for h in row if h.id in by_id] for row in rows]
+        return [[(self._entity_by_id[h.id], h.score) for h in row if h.id in self._entity_by_id] for row in rows]
 
     def relation_vectors(self, relation_keys: Sequence[str]) -> np.ndarray:
         """Unit vectors of relation names (cached), shaped (n, d)."""
