@@ -194,7 +194,10 @@ SETTINGS = [
     ("flat@0.7", ResolverConfig(mode="flat", threshold=0.7)),
     ("flat@0.8", ResolverConfig(mode="flat", threshold=0.8)),
     ("structured (default)", ResolverConfig(mode="structured")),  # entity 0.65, relation 0.65
-    ("structured e0.75 r0.6", ResolverConfig(mode="structured", entity_threshold=0.75, relation_threshold=0.6)),
+    (
+        "structured e0.75 r0.6",
+        ResolverConfig(mode="structured", entity_threshold=0.75, relation_threshold=0.6),
+    ),
     ("structured e0.8 r0.5", ResolverConfig(mode="structured", entity_threshold=0.8, relation_threshold=0.5)),
     ("structured e0.7 r0.7", ResolverConfig(mode="structured", entity_threshold=0.7, relation_threshold=0.7)),
     ("structured e0.7 r0.6", ResolverConfig(mode="structured", entity_threshold=0.7, relation_threshold=0.6)),

@@ -259,7 +259,9 @@ class KeyIndex:
         if not self.entity_names:
             return [[] for _ in names]
         rows = self._entities.search(list(names), k=k)
-        return [[(self._entity_by_id[h.id], h.score) for h in row if h.id in self._entity_by_id] for row in rows]
+        return [
+            [(self._entity_by_id[h.id], h.score) for h in row if h.id in self._entity_by_id] for row in rows
+        ]
 
     def relation_vectors(self, relation_keys: Sequence[str]) -> np.ndarray:
         """Unit vectors of relation names (cached), shaped (n, d)."""
