@@ -15,7 +15,7 @@ PY := $(VENV)/bin/python
 EXTRAS ?= dev,neo4j
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv lint bench-kg clean-venvs
+.PHONY: demo test venv lint bench-kg clean-venvs print-python
 
 $(VENV)/.complete:
 	@echo "creating $(VENV) (first run only: torch is large, this takes a few minutes)"
@@ -36,7 +36,7 @@ demo: venv
 test: venv
 	@set -euo pipefail; \
 	if [ -z "$${NEO4J_URI:-}" ]; then \
-	  eval "$$(docker/neo4j-test/run.sh start)"; \
+	  eval "$$(LMLM_PYTHON="$(PY)" docker/neo4j-test/run.sh start)"; \
 	  trap 'docker/neo4j-test/run.sh stop' EXIT; \
 	fi; \
 	rc=0; "$(PY)" -m pytest $(PYTEST_ARGS) || rc=$$?; \
@@ -48,6 +48,9 @@ lint: venv
 
 bench-kg: venv
 	"$(PY)" -m lmlm.evaluation.bench.kg_bench $(BENCH_ARGS)
+
+print-python:
+	@echo "$(PY)"
 
 clean-venvs:
 	rm -rf "$(LMLM_CACHE)"/venv-*

@@ -12,6 +12,7 @@
 #   NEO4J_PASSWORD    password of user neo4j (default lmlm-test-password)
 #   LMLM_NEO4J_HOME   data dir (holds data/, neo4j.pid, neo4j.log); default a fresh temp dir that
 #                     `stop` deletes
+#   LMLM_PYTHON       a Python with the neo4j driver: start then waits until the driver connects
 #   LMLM_NEO4J_HEAP   JVM heap (default 1g);  LMLM_NEO4J_START_TIMEOUT  seconds to wait (default 120)
 set -euo pipefail
 
@@ -107,7 +108,23 @@ start() {
         waited=$((waited + 1))
     done
     say "ready after ${waited}s"
+    check_with_driver
     print_exports "$home"
+}
+
+# With LMLM_PYTHON (a Python with the neo4j driver, e.g. the project venv's), also wait until the
+# driver itself connects and authenticates, as the tests will.
+check_with_driver() {
+    [[ -n ${LMLM_PYTHON:-} ]] || return 0
+    local code='import sys, neo4j
+d = neo4j.GraphDatabase.driver(sys.argv[1], auth=("neo4j", sys.argv[2]), connection_timeout=3)
+d.verify_connectivity(); d.close()'
+    for _ in $(seq 30); do
+        "$LMLM_PYTHON" -c "$code" "bolt://127.0.0.1:$PORT" "$PASSWORD" 2>/dev/null && { say "Bolt answers the Python driver"; return 0; }
+        sleep 1
+    done
+    say "the Python driver could not connect to bolt://127.0.0.1:$PORT within 30 s"
+    exit 1
 }
 
 stop() {
