@@ -273,6 +273,10 @@ class KeyIndex:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.stack([self._relation_vectors[rk] for rk in relation_keys])
 
+    def bytes_per_key(self) -> float:
+        """Serialised size of the key index per key."""
+        return self._keys.bytes_per_key()
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.encode(list(texts))
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .facts import Fact, Triple, normalize_key
+from .facts import Fact, Triple
 from .resolver import Resolution, Resolver, ResolverConfig
 from .store import Change, ImportReport, KnowledgeStore
 
@@ -136,14 +136,12 @@ class KnowledgeGraph:
         return len(index.entries)
 
     def resolver(self, config: ResolverConfig | None = None, **options) -> Resolver:
+        """A resolver over this graph; the fuzzy index loads on its first exact miss."""
         config = config or ResolverConfig(**options)
-        return Resolver(self.store, self.index() if config.fuzzy else None, config)
+        return Resolver(self.store, self.index if config.fuzzy else None, config)
 
     def lookup(self, entity: str, relation: str, config: ResolverConfig | None = None) -> Resolution:
         """Resolve one lookup. The embedding model and the index load only if the exact path misses."""
-        facts = self.store.lookup(entity, relation)
-        if facts:
-            return Resolution.from_fact(facts[0], "exact", 1.0)
         return self.resolver(config).resolve(entity, relation)
 
     # ---------------------------------------------------------------- edits
@@ -233,7 +231,7 @@ class KnowledgeGraph:
         import networkx as nx
 
         graph = nx.MultiDiGraph()
-        frontier = [normalize_key(e) for e in self.store.canonical_entity_keys([entity])]
+        frontier = self.store.canonical_entity_keys([entity])
         seen: set[str] = set()
         for _ in range(depth):
             frontier = [k for k in frontier if k not in seen]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -81,13 +81,28 @@ class Resolver:
     """Resolve (entity, relation) lookups against a store and, optionally, its fuzzy index."""
 
     def __init__(
-        self, store: KnowledgeStore, index: KeyIndex | None = None, config: ResolverConfig | None = None
+        self,
+        store: KnowledgeStore,
+        index: KeyIndex | Callable[[], KeyIndex] | None = None,
+        config: ResolverConfig | None = None,
     ):
+        """``index`` may be a zero-argument callable: it is called on the first exact miss, so a
+        resolver that only ever hits exactly never loads the embedding model."""
         self.store = store
-        self.index = index
+        self._index = index
         self.config = config or ResolverConfig()
         self._cache: OrderedDict[tuple[str, str], Resolution] = OrderedDict()
         self._seen_change = -1
+
+    @property
+    def index(self) -> KeyIndex:
+        if not isinstance(self._index, KeyIndex):
+            self._index = self._index()  # loads and syncs the index
+        return self._index
+
+    def clear_cache(self) -> None:
+        """Forget cached answers (benchmarks time the lookup, not the cache)."""
+        self._cache.clear()
 
     def __call__(self, lookups: Sequence) -> list[Resolution]:
         return self.resolve_many(lookups)
@@ -113,8 +128,8 @@ class Resolver:
         last = self.store.last_change_id()
         if last != self._seen_change:
             self._cache.clear()
-            if self.index is not None:
-                self.index.sync(self.store)
+            if isinstance(self._index, KeyIndex):
+                self._index.sync(self.store)
             self._seen_change = last
 
     def _remember(self, key: tuple[str, str], res: Resolution) -> None:
@@ -126,7 +141,7 @@ class Resolver:
         found = self.store.lookup_many(queries)
         out = [Resolution.from_fact(f[0], "exact", 1.0) if f else None for f in found]
         missed = [i for i, r in enumerate(out) if r is None]
-        if missed and self.config.fuzzy and self.index is not None and self.index.entries:
+        if missed and self.config.fuzzy and self._index is not None and self.index.entries:
             fuzzy = self._fuzzy_structured if self.config.mode == "structured" else self._fuzzy_flat
             for i, res in zip(missed, fuzzy([queries[i] for i in missed])):
                 out[i] = res
