@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -99,6 +99,16 @@ class Resolver:
         if not isinstance(self._index, KeyIndex):
             self._index = self._index()  # loads and syncs the index
         return self._index
+
+    def with_fallback(self, policy: str) -> Resolver:
+        """A resolver over the same store and index with another fallback policy (the decoder's
+        ``fallback="top1"``)."""
+        if policy == self.config.fallback:
+            return self
+        index = (
+            self._index if isinstance(self._index, KeyIndex) or self._index is None else (lambda: self.index)
+        )
+        return Resolver(self.store, index, replace(self.config, fallback=policy))
 
     def clear_cache(self) -> None:
         """Forget cached answers (benchmarks time the lookup, not the cache)."""

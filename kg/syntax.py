@@ -60,8 +60,11 @@ _PRETRAINING_LOOKUP = re.compile(
 _PENDING_LOOKUP = re.compile(
     rf"{_TOKENS[0]}\s*{_FIELD}\s*{_TOKENS[1]}\s*{_FIELD}\s*{_TOKENS[2]}\s*\Z", re.DOTALL
 )
-# What strip_lookups removes: a lookup, well formed or not, up to its end token or the end of the text.
-_TOKEN_SPAN = re.compile(rf"{_TOKENS[0]}(?:(?!{_TOKENS[0]}|{_TOKENS[3]}).)*(?:{_TOKENS[3]}|\Z)", re.DOTALL)
+# What strip_lookups removes: a lookup, well formed or not, up to its end token, the next opener
+# (a lookup abandoned for another) or the end of the text.
+_TOKEN_SPAN = re.compile(
+    rf"{_TOKENS[0]}(?:(?!{_TOKENS[0]}|{_TOKENS[3]}).)*(?:{_TOKENS[3]}|(?={_TOKENS[0]})|\Z)", re.DOTALL
+)
 _ANY_TOKEN = re.compile("|".join(_TOKENS))
 
 
@@ -306,9 +309,33 @@ def strip_lookups(text: str) -> str:
     lookup token. Annotated calls that cannot be parsed are left as written.
     """
     if _ANY_TOKEN.search(text):
-        spans = [m.span() for m in _TOKEN_SPAN.finditer(text)]
-        text = _ANY_TOKEN.sub("", _remove_spans(text, spans))
+        text = locate_lookups(text)[0]
     return _remove_spans(text, [(call.start, call.end) for call in parse_annotated(text).calls])
+
+
+def locate_lookups(text: str) -> tuple[str, list[tuple[LookupCall, int]]]:
+    """A token-format text without its lookups, and where each complete lookup stood in it.
+
+    The clean text is what :func:`strip_lookups` gives for the token format; each complete lookup
+    comes with the character offset in the clean text at which the words after it begin (the app
+    highlights the value there).
+    """
+    calls = {call.start: call for call in iter_pretraining_lookups(text)}
+    pieces: list[str] = []
+    located: list[tuple[LookupCall, int]] = []
+    length = 0
+    pos = 0
+    for match in _TOKEN_SPAN.finditer(text):
+        start, end = match.span()
+        before = text[pos:start]
+        before = _ANY_TOKEN.sub("", before.rstrip() if end == len(text) else before)
+        pieces.append(before)
+        length += len(before)
+        if start in calls:
+            located.append((calls[start], length))
+        pos = end + 1 if text.startswith(_ONE_SPACE_AFTER, end) else end
+    pieces.append(_ANY_TOKEN.sub("", text[pos:]))
+    return "".join(pieces), located
 
 
 def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
