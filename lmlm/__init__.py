@@ -4,6 +4,7 @@ The public API of the knowledge graph is re-exported here; the model, training, 
 evaluation packages live in ``lmlm.model``, ``lmlm.train``, ``lmlm.annotation``, ``lmlm.evaluation``.
 """
 
+from lmlm.api import from_pretrained_with_db, load_lmlm
 from lmlm.kg import (
     Fact,
     KnowledgeGraph,
@@ -23,6 +24,8 @@ __all__ = [
     "Resolver",
     "ResolverConfig",
     "Triple",
+    "from_pretrained_with_db",
+    "load_lmlm",
     "open_store",
     "__version__",
 ]

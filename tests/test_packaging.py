@@ -106,3 +106,23 @@ def _string_literals(source: str) -> list[str]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
     ]
+
+
+def test_the_model_sees_the_knowledge_graph_only_through_a_lookup_callable():
+    """``lmlm.model`` loads no driver, index or app; from ``lmlm.kg`` it imports the grammar only
+    (the front door ``lmlm`` itself re-exports the knowledge graph, which is torch-free)."""
+    code = (
+        "import sys, lmlm.model;"
+        "bad = [m for m in ('neo4j', 'faiss', 'openai', 'streamlit', 'sentence_transformers') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for path in (ROOT / "model").glob("*.py"):
+        imported = {
+            node.module
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        kg_modules = {m for m in imported if m.startswith("lmlm.kg")}
+        assert kg_modules <= {"lmlm.kg.syntax"}, (path.name, kg_modules)

@@ -1,0 +1,155 @@
+"""Per-row bookkeeping of lookup decoding: which part of a lookup the row is in, and its budgets.
+
+Shared by the KV-cached decoder and the reference loop so both count text tokens, lookups and
+broken lookups the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from lmlm.kg.syntax import DB_END, DB_RETURN, DB_SEP, DB_START
+
+
+class Mode(Enum):
+    TEXT = "text"
+    QUERY = "query"  # after <|db_entity|>, before <|db_return|>
+    VALUE = "value"  # lookups disabled: the model writes the value itself, up to <|db_end|>
+
+
+class Action(Enum):
+    CONTINUE = "continue"
+    FINISH = "finish"
+    LOOKUP = "lookup"  # a well-formed query may be waiting: resolve it and inject the value
+    CLOSE = "close"  # <|db_return|> without an open query: inject <|db_end|> only
+
+
+@dataclass(frozen=True)
+class LookupTokenIds:
+    """The ids of the four lookup tokens and EOS in one tokenizer."""
+
+    start: int
+    sep: int
+    ret: int
+    end: int
+    eos: int
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer) -> LookupTokenIds:
+        ids = []
+        for token in (DB_START, DB_SEP, DB_RETURN, DB_END):
+            encoded = tokenizer.encode(token, add_special_tokens=False)
+            if len(encoded) != 1:
+                raise ValueError(
+                    f"the tokenizer ({getattr(tokenizer, 'name_or_path', '?')}) does not keep {token} as one "
+                    "token; add the lookup tokens with `lmlm train tokenizer --extend`"
+                )
+            ids.append(encoded[0])
+        if tokenizer.eos_token_id is None:
+            raise ValueError("the tokenizer has no EOS token")
+        return cls(*ids, eos=tokenizer.eos_token_id)
+
+
+@dataclass
+class RowState:
+    """One row's position in the lookup grammar and its counters.
+
+    ``max_new_tokens`` counts text tokens only (the words of the clean text, the copy after a
+    lookup included); a query or a model-written value longer than ``max_query_tokens`` starts
+    counting against it, so a row stuck in a lookup still ends.
+    """
+
+    ids: LookupTokenIds
+    max_new_tokens: int
+    enable_lookup: bool = True
+    max_query_tokens: int = 64
+    generated: list[int] = field(default_factory=list)
+    mode: Mode = Mode.TEXT
+    query_start: int = 0
+    query_tokens: int = 0
+    text_tokens: int = 0
+    lookups: int = 0
+    malformed: int = 0
+    finish_reason: str | None = None
+
+    @property
+    def hard_limit(self) -> int:
+        """All generated and injected tokens of a row, lookups included (a model looping on lookups)."""
+        return 8 * self.max_new_tokens + 4 * self.max_query_tokens
+
+    @property
+    def finished(self) -> bool:
+        return self.finish_reason is not None
+
+    def push(self, token: int) -> Action:
+        """Records one generated token and says what the decoder must do next.
+
+        Every token counts somewhere: text tokens against ``max_new_tokens``; query tokens against
+        ``max_query_tokens`` and then against ``max_new_tokens``; each broken lookup costs a text
+        token. So a row ends whatever the model writes.
+        """
+        self.generated.append(token)
+        ids = self.ids
+        if token == ids.eos:
+            self.finish_reason = "eos"
+            return Action.FINISH
+        if len(self.generated) >= self.hard_limit:
+            self.finish_reason = "length"
+            return Action.FINISH
+        if token == ids.start:
+            if self.mode is Mode.TEXT:
+                self.mode, self.query_start, self.query_tokens = Mode.QUERY, len(self.generated) - 1, 0
+                return Action.CONTINUE
+            self.malformed += 1  # a lookup abandoned for another
+            self.mode, self.query_start = Mode.QUERY, len(self.generated) - 1
+            return self._count_query()
+        if token == ids.ret:
+            if self.mode is Mode.QUERY:
+                if self.enable_lookup:
+                    return Action.LOOKUP
+                self.mode = Mode.VALUE
+                return self._count_query()
+            self.malformed += 1
+            action = self._count_text()
+            return Action.CLOSE if action is Action.CONTINUE and self.enable_lookup else action
+        if token == ids.end:
+            if self.mode is Mode.VALUE:
+                self.lookups += 1
+                self.mode = Mode.TEXT
+                return Action.CONTINUE
+            self.malformed += 1
+            self.mode = Mode.TEXT
+            return self._count_text()
+        if self.mode is Mode.TEXT:
+            return self._count_text()
+        return self._count_query()
+
+    def injected(self, tokens: list[int], *, counted: bool = True) -> None:
+        """The decoder fed ``tokens`` after ``<|db_return|>``: a value and ``<|db_end|>``
+        (``counted``), or ``<|db_end|>`` alone to close a stray ``<|db_return|>``."""
+        self.generated.extend(tokens)
+        self.mode = Mode.TEXT
+        self.query_tokens = 0
+        self.lookups += counted
+
+    def close_broken(self, tokens: list[int]) -> None:
+        """The query before ``<|db_return|>`` did not parse: closed with ``tokens`` (``<|db_end|>``)."""
+        self.injected(tokens, counted=False)
+        self.malformed += 1
+        self._count_text()
+
+    def _count_query(self) -> Action:
+        self.query_tokens += 1
+        return self._count_text() if self.query_tokens > self.max_query_tokens else Action.CONTINUE
+
+    def _count_text(self) -> Action:
+        self.text_tokens += 1
+        if self.text_tokens >= self.max_new_tokens:
+            self.finish_reason = "length"
+            return Action.FINISH
+        return Action.CONTINUE
+
+    @property
+    def query_ids(self) -> list[int]:
+        return self.generated[self.query_start :]

@@ -1,0 +1,113 @@
+"""What lookup decoding returns: the text with and without lookups, and where each fact came from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from lmlm.kg.syntax import LookupCall, locate_lookups, strip_lookups
+
+
+@dataclass(frozen=True)
+class LookupRecord:
+    """One lookup the model made.
+
+    ``path`` is how the value was found: ``exact``/``fuzzy``/``miss`` (the resolver's answer),
+    ``model`` (lookups disabled: the model wrote the value itself), ``error`` (the resolver raised;
+    the fallback value was used) or ``invalid`` (no well-formed query before ``<|db_return|>``).
+    ``span`` is where the words written after the lookup stand in the clean text (None when the
+    lookup left no complete trace in it).
+    """
+
+    entity: str
+    relation: str
+    value: str | None
+    path: str
+    score: float = 0.0
+    fact_id: str | None = None
+    matched_entity: str | None = None
+    matched_relation: str | None = None
+    span: tuple[int, int] | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GenerationOutput:
+    """One prompt's continuation.
+
+    ``raw_text`` holds the lookups in the token format, ``text`` is the clean prose (what a reader
+    sees), ``text_tokens`` counts the tokens the model wrote outside lookups, ``finish_reason`` is
+    ``eos`` or ``length``, ``malformed`` counts broken lookups the decoder recovered from and
+    ``unclosed`` says the row stopped inside a lookup.
+    """
+
+    prompt: str
+    raw_text: str
+    text: str
+    lookups: tuple[LookupRecord, ...]
+    text_tokens: int
+    finish_reason: str
+    malformed: int = 0
+    unclosed: bool = False
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["lookups"] = [record.to_dict() for record in self.lookups]
+        return out
+
+
+def post_process(text: str, eos_token: str | None = None) -> str:
+    """Clean prose: every lookup (complete, broken or left open) removed, and the EOS marker."""
+    if eos_token:
+        text = text.replace(eos_token, "")
+    return strip_lookups(text)
+
+
+def value_span(clean: str, pos: int, value: str) -> tuple[int, int]:
+    """The span of the words the model wrote for ``value`` starting at ``pos`` in ``clean``.
+
+    The model usually copies the value; when it rewords it (``27th January 1997`` for
+    ``January 27, 1997``) the span covers as many words as the value has.
+    """
+    if clean.startswith(value, pos) or clean[pos : pos + len(value)].lower() == value.lower():
+        return pos, pos + len(value)
+    words = max(1, len(value.split()))
+    end = pos
+    for _ in range(words):
+        while end < len(clean) and clean[end].isspace():
+            end += 1
+        while end < len(clean) and not clean[end].isspace():
+            end += 1
+    return pos, min(end, len(clean))
+
+
+def build_output(
+    prompt: str,
+    raw_text: str,
+    decoded: list[LookupRecord],
+    text_tokens: int,
+    finish_reason: str,
+    malformed: int,
+    unclosed: bool,
+) -> GenerationOutput:
+    """Joins the decoder's lookup records with their spans in the clean text.
+
+    ``decoded`` are in the order they happened; complete lookups in ``raw_text`` appear in the
+    same order, so each record takes the next located call with its value.
+    """
+    clean, located = locate_lookups(raw_text)
+    records: list[LookupRecord] = []
+    queue: list[tuple[LookupCall, int]] = list(located)
+    for record in decoded:
+        span = None
+        for k, (call, pos) in enumerate(queue):
+            if record.value is not None and call.value == record.value.strip():
+                span = value_span(clean, pos, call.value)
+                del queue[: k + 1]
+                break
+        records.append(replace(record, span=span))
+    return GenerationOutput(
+        prompt, raw_text, clean, tuple(records), text_tokens, finish_reason, malformed, unclosed
+    )
