@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .facts import Triple
 
@@ -104,10 +105,15 @@ class WorldConfig:
             raise ValueError(f"people must be >= 1, got {self.people}")
 
 
+PRONOUNS = ("he", "she", "they")
+_PRONOUN_WEIGHTS = (0.45, 0.45, 0.1)
+
+
 @dataclass(frozen=True)
 class Person:
     name: str
     facts: dict[str, str] = field(default_factory=dict)
+    pronoun: str = "they"  # he, she or they: how texts about the person refer to them
 
 
 @dataclass(frozen=True)
@@ -118,9 +124,17 @@ class World:
     organisations: tuple[str, ...]
     triples: tuple[Triple, ...]
 
+    @cached_property
+    def entity_facts(self) -> dict[str, dict[str, str]]:
+        """Every entity's facts, ``{entity: {relation: value}}`` (each pair has one value here)."""
+        facts: dict[str, dict[str, str]] = {}
+        for triple in self.triples:
+            facts.setdefault(triple.entity, {})[triple.relation] = triple.value
+        return facts
 
-def _name(rng: random.Random, parts: int, used: set[str]) -> str:
-    """A new name of ``parts`` words; longer words once short ones run out (large worlds)."""
+
+def _name(rng: random.Random, parts: int, used: set[str], avoid: frozenset[str] = frozenset()) -> str:
+    """A new name of ``parts`` words, none of them in ``avoid``; longer words once short ones run out."""
     longest = 3
     for attempt in range(10_000):
         longest += attempt % 20 == 19
@@ -129,7 +143,7 @@ def _name(rng: random.Random, parts: int, used: set[str]) -> str:
             for _ in range(parts)
         ]
         name = " ".join(words)
-        if name not in used:
+        if name not in used and not any(word in avoid for word in words):
             used.add(name)
             return name
     raise RuntimeError("cannot find a new name")  # unreachable for any realistic size
@@ -137,7 +151,11 @@ def _name(rng: random.Random, parts: int, used: set[str]) -> str:
 
 def generate_world(config: WorldConfig | None = None) -> World:
     """People with birth date and place, occupation, employer, education, award and relatives;
-    organisations with a location and founding year; places with a country."""
+    organisations with a location and founding year; places with a country.
+
+    Each person's pronoun comes from a second random stream (the triples do not depend on it). No
+    word of a person's name is the name of a place (a person is never called after their birthplace).
+    """
     config = config or WorldConfig()
     rng = random.Random(config.seed)
     used: set[str] = set()
@@ -157,9 +175,11 @@ def generate_world(config: WorldConfig | None = None) -> World:
     for org in orgs:
         add(org, "Location", rng.choice(places))
         add(org, "Founded", str(rng.randint(1820, 1990)))
+    pronoun_rng = random.Random(f"pronouns-{config.seed}")
     people = []
+    single_word_places = frozenset(place for place in places if " " not in place)
     for _ in range(config.people):
-        name = _name(rng, 2, used)
+        name = _name(rng, 2, used, avoid=single_word_places)
         facts = {
             "Date of birth": f"{rng.randint(1, 28)} {rng.choice(_MONTHS)} {rng.randint(1900, 2000)}",
             "Place of birth": rng.choice(places),
@@ -169,7 +189,8 @@ def generate_world(config: WorldConfig | None = None) -> World:
         }
         if rng.random() < 0.5:
             facts["Award received"] = rng.choice(_AWARDS)
-        people.append(Person(name, facts))
+        pronoun = pronoun_rng.choices(PRONOUNS, _PRONOUN_WEIGHTS)[0]
+        people.append(Person(name, facts, pronoun))
     for i, person in enumerate(people):
         if len(people) > 1 and rng.random() < 0.6:
             other = people[(i + rng.randint(1, len(people) - 1)) % len(people)]

@@ -32,7 +32,7 @@ def print_json(obj) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lmlm import demo_commands, generate_commands, kg_commands
+    from lmlm import data_commands, demo_commands, generate_commands, kg_commands
 
     parser = argparse.ArgumentParser(
         prog="lmlm",
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, WARNING, ...)")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     kg_commands.register(groups)
+    data_commands.register(groups)
     demo_commands.register(groups)
     generate_commands.register(groups)
     return parser

@@ -1,0 +1,105 @@
+"""`lmlm data world | convert | clean` end to end, and the world's triples through `lmlm kg import`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from lmlm import data_commands
+from lmlm.cli import main
+from lmlm.kg.errors import InputFormatError
+from lmlm.kg.syntax import LOOKUP_TOKENS
+from lmlm.train.corpus import load_documents
+
+PAPER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lmlm-paper"
+SQUAD_EVAL = PAPER / "squad-eval100_chatgpt_gpt4o-v7.1_cleaned.json"
+
+
+def data(capsys, *argv: str) -> str:
+    """Run ``lmlm data ...`` through a parser holding just the data group; returns stdout."""
+    parser = argparse.ArgumentParser(prog="lmlm")
+    data_commands.register(parser.add_subparsers(dest="group", required=True))
+    args = parser.parse_args(["data", *argv])
+    assert (args.func(args) or 0) == 0
+    return capsys.readouterr().out
+
+
+def data_json(capsys, *argv: str) -> dict:
+    return json.loads(data(capsys, *argv, "--json"))
+
+
+def test_world_convert_clean_and_import(capsys, tmp_path, monkeypatch):
+    world = tmp_path / "world"
+    manifest = data_json(
+        capsys, "world", "--out", str(world), "--people", "40", "--seed", "2", "--variants", "2"
+    )
+    assert (manifest["people"], manifest["heldout"], manifest["train_documents"]) == (40, 4, 72)
+    assert (world / "manifest.json").is_file()
+
+    text = data(capsys, "world", "--out", str(tmp_path / "w2"), "--people", "30", "--heldout", "0.2")
+    assert "30 (6 held out" in text and "lmlm kg import" in text
+
+    out = tmp_path / "standard.jsonl"
+    converted = data_json(capsys, "convert", str(world), "--out", str(out), "--to", "standard")
+    assert converted["written"] == 72 and converted["kept_share"] == 1.0
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert not any(token in r["text"] for r in records for token in LOOKUP_TOKENS)
+    assert set(records[0]) == {"id", "source", "text"}
+
+    lmlm = tmp_path / "lmlm.jsonl"
+    data(capsys, "convert", str(world), "--out", str(lmlm))
+    assert [d.text for d in load_documents(lmlm)] == [r["text"] for r in records]
+
+    report = data_json(
+        capsys, "clean", str(lmlm), "--out", str(tmp_path / "clean.jsonl"), "--max-density", "15"
+    )
+    assert report["input"] == 72 and report["kept"] + sum(report["dropped"].values()) == 72
+    assert report["dropped"]["dense"] > 0
+
+    # the world's triples import into a store, and a held-out person's fact is there exactly
+    monkeypatch.setenv("LMLM_HOME", str(tmp_path / "home"))
+    store = str(tmp_path / "store")
+    assert main(["kg", "--store", store, "import", str(world / "triples.jsonl"), "--no-index", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["added"] == manifest["triples"]
+    prompt = json.loads((world / "prompts.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    relation, value = next(iter(prompt["facts"].items()))
+    assert main(["kg", "--store", store, "lookup", prompt["person"], relation, "--no-fuzzy", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["value"] == value
+
+
+def test_clean_prints_each_filter(capsys, tmp_path):
+    source = tmp_path / "docs.jsonl"
+    rows = [{"text": "A long enough text about nothing much at all, really."}] * 2 + [{"text": "tiny"}]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    text = data(capsys, "clean", str(source), "--out", str(tmp_path / "out.jsonl"))
+    assert "kept 1 of 3 documents" in text
+    assert "too_short    1" in text and "duplicate    1" in text
+
+
+@pytest.mark.skipif(not SQUAD_EVAL.is_file(), reason=f"the paper's data files are not at {PAPER}")
+def test_paper_file_needs_lenient_for_its_broken_call(capsys, tmp_path):
+    out = tmp_path / "squad.jsonl"
+    with pytest.raises(InputFormatError, match=r"examples\[66\]"):
+        data(capsys, "convert", str(SQUAD_EVAL), "--out", str(out))
+    assert not out.exists()
+    result = data_json(capsys, "convert", str(SQUAD_EVAL), "--out", str(out), "--lenient")
+    assert (result["written"], result["lookups"], result["dropped_lookups"]) == (99, 585, 1)
+    annotated = data_json(
+        capsys, "clean", str(SQUAD_EVAL), "--out", str(tmp_path / "a.jsonl"), "--lenient", "--to", "annotated"
+    )
+    assert annotated["kept"] == 97 and annotated["redundant_lookups_removed"] == 4
+    first = json.loads((tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert "[dblookup(" in first["annotated_text"]
+
+
+def test_bad_flags_raise_value_errors_naming_the_flag(capsys, tmp_path):
+    with pytest.raises(ValueError, match="--heldout"):
+        data(capsys, "world", "--out", str(tmp_path / "w"), "--heldout", "1.5")
+    with pytest.raises(ValueError, match="--min-ratio"):
+        data(
+            capsys, "clean", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "y.jsonl"), "--min-ratio", "2"
+        )
+    assert not (tmp_path / "w").exists()
