@@ -32,7 +32,7 @@ def print_json(obj) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lmlm import data_commands, demo_commands, generate_commands, kg_commands
+    from lmlm import data_commands, demo_commands, generate_commands, kg_commands, train_commands
 
     parser = argparse.ArgumentParser(
         prog="lmlm",
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     kg_commands.register(groups)
     data_commands.register(groups)
     demo_commands.register(groups)
+    train_commands.register(groups)
     generate_commands.register(groups)
     return parser
 

@@ -63,6 +63,8 @@ class DecodingArgs:
     max_query_tokens: int = 64
     """A query (or model-written value) longer than this counts against max_new_tokens."""
     seed: int | None = None
+    ignore_eos: bool = False
+    """Never stop on EOS (benchmarks: outputs of exactly max_new_tokens text tokens)."""
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -106,6 +108,7 @@ class RowFinished:
 class _Row:
     prompt: str
     state: RowState
+    prompt_ids: list[int] = field(default_factory=list)
     records: list[LookupRecord] = field(default_factory=list)
     emitted: str = ""
 
@@ -118,7 +121,18 @@ def _cache_of(out):
 class LookupDecoder:
     """Decodes prompts with a causal LM, answering its lookups through ``lookup_fn``."""
 
-    def __init__(self, model, tokenizer, lookup_fn: LookupFn | None, args: DecodingArgs | None = None):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        lookup_fn: LookupFn | None,
+        args: DecodingArgs | None = None,
+        *,
+        logits_hook: Callable[[list[list[int]], list[list[int]], torch.Tensor], torch.Tensor] | None = None,
+    ):
+        """``logits_hook(prompt_ids, generated_ids, scores)`` runs after the built-in processing, with
+        each active row's prompt and generated ids (injected values included)."""
+        self.logits_hook = logits_hook
         self.model = model
         self.tokenizer = tokenizer
         self.args = args or DecodingArgs()
@@ -169,8 +183,12 @@ class LookupDecoder:
         input_ids = enc["input_ids"].to(device)
         attn = enc["attention_mask"].to(device)
         rows = [
-            _Row(p, RowState(self.token_ids, args.max_new_tokens, args.enable_lookup, args.max_query_tokens))
-            for p in prompts
+            _Row(
+                p,
+                RowState(self.token_ids, args.max_new_tokens, args.enable_lookup, args.max_query_tokens),
+                input_ids[b][attn[b].bool()].tolist() if self.logits_hook is not None else [],
+            )
+            for b, p in enumerate(prompts)
         ]
         vocab = model.get_output_embeddings().weight.shape[0]
         seen = torch.zeros(len(prompts), vocab, dtype=torch.bool, device=device)
@@ -190,7 +208,7 @@ class LookupDecoder:
         active = list(range(len(prompts)))
         outputs: list[GenerationOutput | None] = [None] * len(prompts)
         while active:
-            tokens = self._choose(logits, seen, [rows[i].state for i in active], generator).tolist()
+            tokens = self._choose(logits, seen, [rows[i] for i in active], generator).tolist()
             chunks, pending = [], []
             for b, token in enumerate(tokens):
                 row = rows[active[b]]
@@ -223,13 +241,18 @@ class LookupDecoder:
             logits, attn, next_pos = self._forward(chunks, cache, attn, next_pos, seen)
         return outputs
 
-    def _choose(self, logits, seen, states: list[RowState], generator) -> torch.Tensor:
+    def _choose(self, logits, seen, rows: list[_Row], generator) -> torch.Tensor:
+        states = [r.state for r in rows]
         args = self.args
         logits = apply_repetition_penalty(logits, seen, args.repetition_penalty)
         logits = apply_bias(logits, self._bias_ids.to(logits.device), self._bias_values.to(logits.device))
         if args.max_lookups is not None:
             capped = torch.tensor([s.lookups >= args.max_lookups for s in states], device=logits.device)
             logits = suppress(logits, capped, self.token_ids.start)
+        if args.ignore_eos:
+            logits = suppress(logits, torch.ones(len(states), dtype=torch.bool), self.token_ids.eos)
+        if self.logits_hook is not None:
+            logits = self.logits_hook([r.prompt_ids for r in rows], [s.generated for s in states], logits)
         return choose_tokens(logits, args.sampling, generator)
 
     def _forward(self, chunks: list[list[int]], cache, attn, next_pos, seen):

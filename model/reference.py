@@ -50,9 +50,16 @@ class _FollowState(StoppingCriteria):
 
 @torch.inference_mode()
 def reference_generate(
-    model, tokenizer, lookup_fn: LookupFn | None, prompt: str, args: DecodingArgs | None = None
+    model,
+    tokenizer,
+    lookup_fn: LookupFn | None,
+    prompt: str,
+    args: DecodingArgs | None = None,
+    *,
+    logits_processor: LogitsProcessor | None = None,
 ) -> GenerationOutput:
-    """One prompt through the paper's re-tokenize-and-generate loop."""
+    """One prompt through the paper's re-tokenize-and-generate loop (``logits_processor`` runs
+    after the lookup-token bias, like ``LookupDecoder``'s ``logits_hook``)."""
     args = args or DecodingArgs()
     ids_of = LookupTokenIds.from_tokenizer(tokenizer)
     state = RowState(ids_of, args.max_new_tokens, args.enable_lookup, args.max_query_tokens)
@@ -65,7 +72,9 @@ def reference_generate(
         args.max_lookups,
     )
     device = next(model.parameters()).device
-    eos = [ids_of.eos, ids_of.ret] if args.enable_lookup else [ids_of.eos]
+    eos = [ids_of.eos] if not args.ignore_eos else []
+    eos += [ids_of.ret] if args.enable_lookup else []
+    processors = [processor] + ([logits_processor] if logits_processor is not None else [])
     text = prompt
     records: list[LookupRecord] = []
     while not state.finished:
@@ -79,9 +88,10 @@ def reference_generate(
             top_p=args.top_p if args.do_sample else None,
             top_k=None,
             repetition_penalty=args.repetition_penalty,
-            logits_processor=LogitsProcessorList([processor]),
+            logits_processor=LogitsProcessorList(processors),
+            suppress_tokens=[ids_of.eos] if args.ignore_eos else None,
             stopping_criteria=StoppingCriteriaList([follow]),
-            eos_token_id=eos,
+            eos_token_id=eos or None,
             pad_token_id=ids_of.eos,
         )
         new = out[0, enc["input_ids"].shape[1] :].tolist()
