@@ -99,10 +99,22 @@ class WorldConfig:
     seed: int = 0
     places: int = 0  # 0: people // 4 + 5
     organisations: int = 0  # 0: people // 5 + 5
+    # "syllables": every name word built from syllables (few repeats); "given": a given name and a
+    # family name from two fixed lists of one-word names (each word recurs across many people, so a
+    # small model learns each as one token and must copy names instead of recalling them)
+    names: str = "syllables"
+    # every person has an award and one relative of each kind (no fact a biography could ask
+    # about is missing: the demo's held-out prompts then never hit a gap in the store)
+    complete: bool = False
 
     def __post_init__(self) -> None:
         if self.people < 1:
             raise ValueError(f"people must be >= 1, got {self.people}")
+        if self.names not in NAME_STYLES:
+            raise ValueError(f"names must be one of {NAME_STYLES}, got {self.names!r}")
+
+
+NAME_STYLES = ("syllables", "given")
 
 
 PRONOUNS = ("he", "she", "they")
@@ -149,6 +161,31 @@ def _name(rng: random.Random, parts: int, used: set[str], avoid: frozenset[str] 
     raise RuntimeError("cannot find a new name")  # unreachable for any realistic size
 
 
+def _name_lists(avoid: frozenset[str]) -> tuple[list[str], list[str]]:
+    """Fixed given and family names (two or three syllables) for ``names="given"``."""
+    rng = random.Random("given-names")
+    words: list[str] = []
+    while len(words) < 40 + 60:
+        word = "".join(rng.choice(_SYLLABLES) for _ in range(rng.choice((2, 2, 3)))).capitalize()
+        if word not in words and word not in avoid:
+            words.append(word)
+    return words[:40], words[40:]
+
+
+def _person_names(config: WorldConfig, rng: random.Random, used: set[str], avoid: frozenset[str]):
+    """Yields new person names in the configured style (syllables once the lists run out)."""
+    if config.names == "given":
+        given, family = _name_lists(avoid)
+        combos = [f"{g} {f}" for g in given for f in family]
+        rng.shuffle(combos)
+        for name in combos:
+            if name not in used:
+                used.add(name)
+                yield name
+    while True:
+        yield _name(rng, 2, used, avoid=avoid)
+
+
 def generate_world(config: WorldConfig | None = None) -> World:
     """People with birth date and place, occupation, employer, education, award and relatives;
     organisations with a location and founding year; places with a country.
@@ -178,8 +215,9 @@ def generate_world(config: WorldConfig | None = None) -> World:
     pronoun_rng = random.Random(f"pronouns-{config.seed}")
     people = []
     single_word_places = frozenset(place for place in places if " " not in place)
+    names = _person_names(config, rng, used, single_word_places)
     for _ in range(config.people):
-        name = _name(rng, 2, used, avoid=single_word_places)
+        name = next(names)
         facts = {
             "Date of birth": f"{rng.randint(1, 28)} {rng.choice(_MONTHS)} {rng.randint(1900, 2000)}",
             "Place of birth": rng.choice(places),
@@ -187,12 +225,15 @@ def generate_world(config: WorldConfig | None = None) -> World:
             "Employer": rng.choice(orgs),
             "Educated at": rng.choice(orgs),
         }
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 or config.complete:
             facts["Award received"] = rng.choice(_AWARDS)
         pronoun = pronoun_rng.choices(PRONOUNS, _PRONOUN_WEIGHTS)[0]
         people.append(Person(name, facts, pronoun))
     for i, person in enumerate(people):
-        if len(people) > 1 and rng.random() < 0.6:
+        if len(people) > 1 and config.complete:
+            for relative in _RELATIVES:
+                person.facts[relative] = people[(i + rng.randint(1, len(people) - 1)) % len(people)].name
+        elif len(people) > 1 and rng.random() < 0.6:
             other = people[(i + rng.randint(1, len(people) - 1)) % len(people)]
             person.facts[rng.choice(_RELATIVES)] = other.name
         for relation, value in person.facts.items():

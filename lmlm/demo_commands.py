@@ -1,55 +1,110 @@
 """``lmlm demo``: the README's main job on the embedded default (no Neo4j, no GPU, no network).
 
-At this stage it loads a generated world into an embedded store under ``$LMLM_HOME/demo`` (once;
-later runs reuse it) and answers lookups through the resolver: exact hits, a case-changed entity,
-reworded relations and a misspelled name (fuzzy), and a fact that is not there (miss).
+The first run builds the demo (``lmlm demo build``: a generated world, its tokenizer, an LMLM and
+a Standard model trained on it, the embedded store; a few minutes on a CPU, cached under
+``$LMLM_HOME/demo``). Every run then shows what an LMLM is for: lookups answered by the
+knowledge graph (exact, fuzzy, miss), biographies of people the model never saw whose facts all
+come from the store, a fact edited and forgotten in the store and the regenerated text following
+it, and the same prompts without lookups and from the Standard model (which make facts up).
 """
 
 from __future__ import annotations
+
+import dataclasses
+import json
 
 from lmlm.cli import add_output_flags, print_json
 
 
 def register(groups) -> None:
-    p = groups.add_parser("demo", help="load the demo world into the embedded store and answer lookups")
-    p.add_argument("--store", default=None, help="store directory (default $LMLM_HOME/demo/kg)")
-    p.add_argument("--people", type=int, default=200, help="people in the generated world")
-    p.add_argument("--seed", type=int, default=0)
+    from lmlm.demo_build import DemoConfig
+
+    p = groups.add_parser(
+        "demo",
+        help="build (first run) and run the demo: lookups, generation, editing and forgetting facts",
+    )
+    p.add_argument(
+        "action", nargs="?", choices=["run", "build"], default="run", help="run (default) or only build"
+    )
+    p.add_argument("--force", action="store_true", help="rebuild every stage")
+    for f in dataclasses.fields(DemoConfig):
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            type=type(f.default),
+            default=f.default,
+            help=_doc(DemoConfig, f.name),
+        )
     add_output_flags(p, top=True)
     p.set_defaults(func=cmd_demo)
 
 
-def demo_queries(world) -> list[tuple[str, str, str]]:
+def _doc(cls, name: str) -> str:
+    import inspect
+
+    source = inspect.getsource(cls)
+    after = source.split(f"    {name}:", 1)[1].split('"""')
+    return after[1].strip() if len(after) > 1 else ""
+
+
+def demo_queries(world_people: list[dict]) -> list[tuple[str, str, str]]:
     """(what it shows, entity, relation) for a few people of the world."""
-    a, b, c = world.people[0], world.people[1], world.people[2]
-    misspelt = a.name[:-2] + a.name[-1] + a.name[-2]  # two letters swapped
+    a, b, c = (p["name"] for p in world_people[:3])
+    misspelt = a[:-2] + a[-1] + a[-2]  # two letters swapped
     return [
-        ("exact", a.name, "Place of birth"),
-        ("exact", b.name, "Employer"),
-        ("case and spacing", "  " + c.name.upper(), "occupation"),
-        ("reworded relation", a.name, "birthplace"),
-        ("reworded relation", b.name, "employed by"),
+        ("exact", a, "Place of birth"),
+        ("exact", b, "Employer"),
+        ("case and spacing", "  " + c.upper(), "occupation"),
+        ("reworded relation", a, "birthplace"),
+        ("reworded relation", b, "employed by"),
         ("misspelt entity", misspelt, "Occupation"),
-        ("absent fact", c.name, "Favourite colour"),
+        ("absent fact", c, "Favourite colour"),
         ("absent entity", "Nobody Anywhere", "Place of birth"),
     ]
 
 
 def cmd_demo(args) -> int:
-    from lmlm.kg.knowledge_graph import KnowledgeGraph, lmlm_home
-    from lmlm.kg.world import WorldConfig, generate_world
+    from lmlm.demo_build import DemoConfig, DemoPaths, build_demo
+    from lmlm.kg.knowledge_graph import lmlm_home
 
-    store = args.store or str(lmlm_home() / "demo" / "kg")
-    world = generate_world(WorldConfig(people=args.people, seed=args.seed))
-    with KnowledgeGraph.open(store) as kg:
-        report = kg.import_triples(
-            world.triples, summary=f"demo world seed={args.seed}", progress=not args.json
-        )
-        kg.build_index(show_progress=not args.json)
+    config = DemoConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(DemoConfig)})
+    paths = DemoPaths(lmlm_home() / "demo")
+    say = (lambda _msg: None) if args.json else print
+    report = build_demo(paths.root, config, force=args.force, say=say)
+    if args.action == "build":
+        if args.json:
+            print_json({"root": str(paths.root), "report": report})
+        else:
+            _print_report(paths, report)
+        return 0
+    result = run_demo(paths, config)
+    if args.json:
+        print_json({"root": str(paths.root), "report": report, **result})
+    else:
+        _print_report(paths, report)
+        _print_run(result)
+    return 0
+
+
+def _print_report(paths, report: dict) -> None:
+    facts = report["facts"]
+    print(
+        f"\ndemo model ({paths.model('lmlm')}): on {report['prompts']} prompts about people it never saw, "
+        f"{facts['exact_share']:.1%} of the {facts['stated']} facts it stated came through a lookup that "
+        f"resolves exactly ({facts['lookups_per_output']} lookups per output)"
+    )
+
+
+def run_demo(paths, config) -> dict:
+    from lmlm.kg import KnowledgeGraph
+    from lmlm.model import LMLM
+
+    world = json.loads((paths.world / "world.json").read_text(encoding="utf-8"))
+    prompts = [json.loads(line) for line in (paths.world / "prompts.jsonl").read_text().splitlines()]
+    with KnowledgeGraph.open(paths.kg) as kg:
         resolver = kg.resolver()
-        queries = demo_queries(world)
+        queries = demo_queries(world["people"])
         answers = resolver.resolve_many([(e, r) for _, e, r in queries])
-        rows = [
+        lookups = [
             {
                 "case": case,
                 "entity": e.strip(),
@@ -59,15 +114,81 @@ def cmd_demo(args) -> int:
             }
             for (case, e, r), ans in zip(queries, answers)
         ]
-        stats = kg.store.stats()
-    if args.json:
-        print_json({"store": store, "facts": stats.facts, "added": report.added, "lookups": rows})
-        return 0
-    print(f"store {store}: {stats.facts} facts about {stats.entities} entities ({report.added} added now)\n")
-    print(f"{'case':<18} {'lookup':<52} {'answer':<28} path   score")
-    for row in rows:
+        model = LMLM.from_pretrained(paths.model("lmlm"), lookup_fn=resolver)
+        opts = {"max_new_tokens": config.max_new_tokens}
+        chosen = _pick_prompts(prompts)
+        generated = model.generate_outputs([p["prompt"] for p in chosen], **opts)
+        edit = _edit_and_forget(kg, model, chosen[0], opts)
+        no_lookup = model.generate_outputs([chosen[0]["prompt"]], enable_lookup=False, **opts)[0]
+        standard = LMLM.from_pretrained(paths.model("standard"))
+        standard_out = standard.generate_outputs([chosen[0]["prompt"]], enable_lookup=False, **opts)[0]
+    return {
+        "lookups": lookups,
+        "generated": [o.to_dict() for o in generated],
+        "edit": edit,
+        "without_lookups": no_lookup.to_dict(),
+        "standard": standard_out.to_dict(),
+        "store": str(paths.kg),
+        "model": str(paths.model("lmlm")),
+    }
+
+
+def _pick_prompts(prompts: list[dict]) -> list[dict]:
+    """Three prompts about different held-out people, the first one a 'was born in' opening."""
+    chosen, people = [], set()
+    for p in sorted(prompts, key=lambda p: p.get("relation") != "Place of birth"):
+        if p["person"] not in people:
+            chosen.append(p)
+            people.add(p["person"])
+        if len(chosen) == 3:
+            break
+    return chosen
+
+
+def _edit_and_forget(kg, model, prompt: dict, opts: dict) -> dict:
+    """Set a new value, regenerate, forget it, regenerate, and undo both (the store is unchanged)."""
+    person, relation = prompt["person"], prompt.get("relation") or "Place of birth"
+    new_value = "Port Example" if relation == "Place of birth" else "an edited value"
+    edit = kg.set_fact(person, relation, new_value)
+    after_edit = model.generate_outputs([prompt["prompt"]], **opts)[0]
+    forget = kg.forget(person, relation)
+    after_forget = model.generate_outputs([prompt["prompt"]], **opts)[0]
+    kg.undo(forget.id)
+    kg.undo(edit.id)
+    return {
+        "entity": person,
+        "relation": relation,
+        "new_value": new_value,
+        "after_edit": after_edit.to_dict(),
+        "after_forget": after_forget.to_dict(),
+    }
+
+
+def _show(label: str, out: dict) -> None:
+    print(f"\n{label}\n  {out['prompt']}{out['text']}")
+    for r in out["lookups"]:
+        fact = f" fact {r['fact_id']}" if r["fact_id"] else ""
+        print(f"    [{r['path']} {r['score']:.2f}] {r['entity']} | {r['relation']} -> {r['value']}{fact}")
+
+
+def _print_run(result: dict) -> None:
+    print(f"\n1. Lookups through the resolver (store {result['store']})")
+    print(f"  {'case':<18} {'lookup':<52} {'answer':<28} path   score")
+    for row in result["lookups"]:
         lookup = f"{row['entity']} | {row['relation']}"
         answer = row["value"] if row["value"] is not None else "-"
-        print(f"{row['case']:<18} {lookup[:52]:<52} {answer[:28]:<28} {row['path']:<6} {row['score']:.2f}")
-    print("\nTry: lmlm kg --store", store, "lookup", repr(world.people[0].name), "'Occupation'")
-    return 0
+        print(f"  {row['case']:<18} {lookup[:52]:<52} {answer[:28]:<28} {row['path']:<6} {row['score']:.2f}")
+    print("\n2. Generation: people the model never saw in training; every fact comes from the store")
+    for out in result["generated"]:
+        _show("", out)
+    edit = result["edit"]
+    print(
+        f"\n3. Edit the store: {edit['entity']} | {edit['relation']} := {edit['new_value']}, then forget it"
+    )
+    _show("after the edit (same model, no retraining):", edit["after_edit"])
+    _show("after forgetting the fact:", edit["after_forget"])
+    print("  (both changes undone: the store is as it was)")
+    print("\n4. The same prompt without lookups: the model writes values from its weights")
+    _show("LMLM, lookups disabled:", result["without_lookups"])
+    _show("Standard model (same size, trained on the same text without lookups):", result["standard"])
+    print(f"\nTry: lmlm generate 'PROMPT' --model {result['model']} --store {result['store']}")

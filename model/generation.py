@@ -31,6 +31,7 @@ from .sampling import (
     apply_bias,
     apply_repetition_penalty,
     choose_tokens,
+    forbid,
     suppress,
 )
 
@@ -65,6 +66,9 @@ class DecodingArgs:
     seed: int | None = None
     ignore_eos: bool = False
     """Never stop on EOS (benchmarks: outputs of exactly max_new_tokens text tokens)."""
+    constrain: bool = True
+    """Grammar-constrained: lookup tokens only where the lookup grammar allows them (no stray
+    separator or return in text, no nested opener); False lets the model write anything."""
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -251,6 +255,8 @@ class LookupDecoder:
             logits = suppress(logits, capped, self.token_ids.start)
         if args.ignore_eos:
             logits = suppress(logits, torch.ones(len(states), dtype=torch.bool), self.token_ids.eos)
+        if args.constrain:
+            logits = forbid(logits, [s.forbidden() for s in states])
         if self.logits_hook is not None:
             logits = self.logits_hook([r.prompt_ids for r in rows], [s.generated for s in states], logits)
         return choose_tokens(logits, args.sampling, generator)

@@ -71,6 +71,7 @@ class RowState:
     text_tokens: int = 0
     lookups: int = 0
     malformed: int = 0
+    has_sep: bool = False  # the open query has its <|db_relationship|>
     finish_reason: str | None = None
 
     @property
@@ -100,9 +101,10 @@ class RowState:
         if token == ids.start:
             if self.mode is Mode.TEXT:
                 self.mode, self.query_start, self.query_tokens = Mode.QUERY, len(self.generated) - 1, 0
+                self.has_sep = False
                 return Action.CONTINUE
             self.malformed += 1  # a lookup abandoned for another
-            self.mode, self.query_start = Mode.QUERY, len(self.generated) - 1
+            self.mode, self.query_start, self.has_sep = Mode.QUERY, len(self.generated) - 1, False
             return self._count_query()
         if token == ids.ret:
             if self.mode is Mode.QUERY:
@@ -123,7 +125,20 @@ class RowState:
             return self._count_text()
         if self.mode is Mode.TEXT:
             return self._count_text()
+        if token == ids.sep and self.mode is Mode.QUERY:
+            self.has_sep = True
         return self._count_query()
+
+    def forbidden(self) -> tuple[int, ...]:
+        """Lookup tokens that cannot come next in a well-formed text (grammar-constrained decoding):
+        in text only the opener; in a query the separator once, then the return token; in a value
+        written by the model only the end token."""
+        ids = self.ids
+        if self.mode is Mode.TEXT:
+            return (ids.sep, ids.ret, ids.end)
+        if self.mode is Mode.QUERY:
+            return (ids.start, ids.end, ids.ret) if not self.has_sep else (ids.start, ids.end, ids.sep)
+        return (ids.start, ids.sep, ids.ret)
 
     def injected(self, tokens: list[int], *, counted: bool = True) -> None:
         """The decoder fed ``tokens`` after ``<|db_return|>``: a value and ``<|db_end|>``

@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 
 
 class _LookupBias(LogitsProcessor):
-    def __init__(self, ids: list[int], values: list[float], state: RowState, ids_of: LookupTokenIds, cap):
+    def __init__(self, ids, values, state: RowState, ids_of: LookupTokenIds, cap, constrain: bool):
         self.ids, self.values, self.state, self.start, self.cap = ids, values, state, ids_of.start, cap
+        self.constrain = constrain
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         scores = scores.clone()
@@ -32,6 +33,8 @@ class _LookupBias(LogitsProcessor):
             scores[:, token] += value
         if self.cap is not None and self.state.lookups >= self.cap:
             scores[:, self.start] = float("-inf")
+        if self.constrain:
+            scores[:, list(self.state.forbidden())] = float("-inf")
         return scores
 
 

@@ -61,6 +61,17 @@ def suppress(logits: torch.Tensor, rows: torch.Tensor, token_id: int) -> torch.T
     return logits
 
 
+def forbid(logits: torch.Tensor, per_row: list[tuple[int, ...]]) -> torch.Tensor:
+    """``-inf`` on each row's forbidden token ids (the same few ids for most rows)."""
+    rows = [b for b, ids in enumerate(per_row) for _ in ids]
+    cols = [i for ids in per_row for i in ids]
+    if not rows:
+        return logits
+    logits = logits.clone()
+    logits[rows, cols] = float("-inf")
+    return logits
+
+
 def choose_tokens(
     logits: torch.Tensor, config: SamplingConfig, generator: torch.Generator | None
 ) -> torch.Tensor:

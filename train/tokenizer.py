@@ -31,6 +31,17 @@ logger = logging.getLogger(__name__)
 
 END_OF_TEXT = "<|endoftext|>"
 _SPLIT_AT_LOOKUP_TOKENS = re.compile("|".join(re.escape(token) for token in LOOKUP_TOKENS))
+_SPLIT_AT_SPECIAL = re.compile("(" + "|".join(re.escape(t) for t in (*LOOKUP_TOKENS, END_OF_TEXT)) + ")")
+
+
+def prefix_spaced(text: str) -> str:
+    """What ``decode(encode(text))`` gives with a tokenizer of :func:`train_tokenizer`: a space
+    added at the start of the text and after each special token where there is none (LMLM text
+    has one there already: `` Entity``, `` Relation``, `` value``, `` copy``)."""
+    pieces = _SPLIT_AT_SPECIAL.split(text)
+    return "".join(
+        p if not p or p.startswith(" ") or _SPLIT_AT_SPECIAL.fullmatch(p) else " " + p for p in pieces
+    )
 
 
 def _lookup_added_tokens() -> list[AddedToken]:
@@ -57,7 +68,10 @@ def train_tokenizer(
     if min_frequency < 1:
         raise ValueError(f"--min-frequency must be at least 1, got {min_frequency}")
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    # A word is the same token at the start of a text as inside it ("Ko" and " Ko" would differ
+    # otherwise): the model copies a name from the prompt into a lookup with one induction step, as
+    # with the paper's SentencePiece tokenizer. Text after a lookup token already starts with a space.
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

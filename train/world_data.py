@@ -64,6 +64,10 @@ class WorldDataConfig:
     """share of people with facts but no biography (--heldout); at least one when > 0"""
     eval_people: int = 0
     """trained people with a biography in corpus/eval.jsonl; 0: a tenth of them, 1 to 500 (--eval-people)"""
+    names: str = "syllables"
+    """person names: syllables (all different) or given (given + family name from fixed lists)"""
+    complete: bool = False
+    """every person has an award and one relative of each kind"""
     eval_variants: int = 1
     """biographies of each of them in corpus/eval.jsonl, none shared with train (--eval-variants)"""
 
@@ -135,7 +139,9 @@ def write_world(
     out = Path(out_dir)
     _check_target(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    world = generate_world(WorldConfig(people=config.people, seed=config.seed))
+    world = generate_world(
+        WorldConfig(people=config.people, seed=config.seed, names=config.names, complete=config.complete)
+    )
     plan = _plan(world, config)
     temp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:

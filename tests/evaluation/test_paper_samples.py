@@ -32,7 +32,8 @@ def test_text_mask_keeps_the_words_and_drops_the_whole_lookup(tokenizer):
     mask = text_mask(enc.input_ids, enc.trained, lookup_token_ids(tokenizer))
     text = tokenizer.decode(np.asarray(enc.input_ids)[mask])
     # the text around the lookups, with the space written before each (and the end of text)
-    assert text == "Ko Itakura was born in  Yokohama. Ko Itakura was born in  Yokohama." + tokenizer.eos_token
+    # (the tokenizer starts a text with a space: prefix_spaced)
+    assert text == " Ko Itakura was born in  Yokohama. Ko Itakura was born in  Yokohama." + tokenizer.eos_token
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 8, 9, 16, 17, 37])

@@ -127,14 +127,21 @@ def test_batched_decoding_equals_one_prompt_at_a_time(arch, tokenizer, resolver)
 
 def test_a_model_forced_to_write_stray_returns_is_closed_and_counted(tokenizer, resolver):
     model = as_lmlm(_llama(len(tokenizer)), tokenizer, resolver)
-    out = model.generate_outputs("Kalo", max_new_tokens=6, logit_bias={DB_RETURN: 100.0})[0]
+    out = model.generate_outputs("Kalo", max_new_tokens=6, logit_bias={DB_RETURN: 100.0}, constrain=False)[0]
     assert out.malformed >= 6 and out.finish_reason == "length"
     assert not any(t in out.text for t in LOOKUP_TOKENS)
 
 
+def test_grammar_constrained_decoding_never_writes_a_stray_lookup_token(tokenizer, resolver):
+    model = as_lmlm(_llama(len(tokenizer)), tokenizer, resolver)
+    for token in (DB_RETURN, DB_SEP, DB_END):
+        out = model.generate_outputs("Kalo", max_new_tokens=6, logit_bias={token: 100.0})[0]
+        assert out.malformed == 0 and not any(t in out.raw_text for t in LOOKUP_TOKENS)
+
+
 def test_a_model_forced_to_open_lookups_forever_still_ends(tokenizer, resolver):
     model = as_lmlm(_llama(len(tokenizer)), tokenizer, resolver)
-    args = DecodingArgs(max_new_tokens=5, logit_bias={DB_START: 100.0}, max_query_tokens=4)
+    args = DecodingArgs(max_new_tokens=5, logit_bias={DB_START: 100.0}, max_query_tokens=4, constrain=False)
     out = LookupDecoder(model, tokenizer, resolver, args).generate(["Kalo"])[0]
     assert out.finish_reason == "length" and out.unclosed and out.malformed > 0
     assert not any(t in out.text for t in LOOKUP_TOKENS)

@@ -9,7 +9,7 @@ import torch
 from transformers import AutoTokenizer
 
 from lmlm.kg.syntax import DB_END, DB_RETURN, DB_SEP, DB_START, LOOKUP_TOKENS, format_pretraining_lookup
-from lmlm.train.tokenizer import extend_tokenizer, lookup_token_ids, train_tokenizer
+from lmlm.train.tokenizer import extend_tokenizer, lookup_token_ids, prefix_spaced, train_tokenizer
 from tests.tiny_models import build_plain_tokenizer, build_tiny_model, build_tiny_tokenizer, tiny_corpus
 
 ROUND_TRIP = [
@@ -54,8 +54,18 @@ def test_lookup_tokens_are_atomic(tokenizer):
 
 @pytest.mark.parametrize("text", ROUND_TRIP + tiny_corpus())
 def test_decode_encode_round_trip(tokenizer, text):
+    """Exact for text that starts with a space; otherwise the one prefix space is added."""
     ids = tokenizer(text, add_special_tokens=False).input_ids
-    assert tokenizer.decode(ids, skip_special_tokens=False) == text
+    assert tokenizer.decode(ids, skip_special_tokens=False) == prefix_spaced(text)
+    spaced = prefix_spaced(text)
+    assert tokenizer.decode(tokenizer(spaced, add_special_tokens=False).input_ids) == spaced
+
+
+def test_a_word_is_one_token_at_the_start_and_inside_a_text(tokenizer):
+    """So the model can copy a name from the start of the prompt into a lookup."""
+    start = tokenizer("Ko Itakura was born", add_special_tokens=False).input_ids[:2]
+    inside = tokenizer(f"x {DB_START} Ko Itakura", add_special_tokens=False).input_ids[-2:]
+    assert start == inside
 
 
 @pytest.mark.parametrize("text", ROUND_TRIP + tiny_corpus())

@@ -1,0 +1,241 @@
+"""Lookup decoding throughput: the paper's loop vs the KV-cached batched decoder vs plain generate.
+
+    python -m lmlm.evaluation.bench.decoding [--model DEMO_LMLM] [--store DEMO_KG] [--out DIR]
+
+For each model (the demo LMLM, and a ~50M-parameter random-weight Llama with the same tokenizer)
+it decodes the same prompts, greedy, ``--tokens`` text tokens each (EOS ignored), and reports
+text tokens/s of:
+
+* ``reference b1``: the paper's loop (``lmlm.model.reference``), one prompt at a time;
+* ``ours b1`` and ``ours bN``: ``LookupDecoder``;
+* ``plain b1`` and ``plain bN``: ``model.generate`` of the same number of new tokens, no lookups
+  (the ceiling: a lookup costs at least one forward over its value tokens).
+
+A random-weight model writes no lookups, so the 50M model is *scripted*: at every step the
+token the demo LMLM chose for that prompt is forced (a logits hook on top of the full forward
+pass), so it does the demo model's lookups at the demo model's places. The resolver is the real
+one over the demo store; the share of time spent in it is reported. It also checks that ours and
+the reference wrote the same text. Writes ``decoding.json`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessor
+
+from lmlm.kg import KnowledgeGraph
+from lmlm.kg.knowledge_graph import lmlm_home
+from lmlm.model import LMLM, DecodingArgs, LookupDecoder
+from lmlm.model.reference import reference_generate
+
+
+class TimedResolver:
+    """The real resolver, with the time spent in it counted."""
+
+    def __init__(self, resolver):
+        self.resolver, self.seconds, self.calls, self.queries = resolver, 0.0, 0, 0
+
+    def __call__(self, lookups):
+        start = time.perf_counter()
+        try:
+            return self.resolver(lookups)
+        finally:
+            self.seconds += time.perf_counter() - start
+            self.calls += 1
+            self.queries += len(lookups)
+
+    def with_fallback(self, policy):
+        return self
+
+
+class Script(LogitsProcessor):
+    """Forces, for each row, the token the demo model wrote at that position (EOS past the end)."""
+
+    def __init__(self, scripts: dict[tuple[int, ...], list[int]], eos: int):
+        self.scripts, self.eos = scripts, eos
+        self._by_len = sorted({len(k) for k in scripts})
+
+    def _next(self, tokens: list[int]) -> int:
+        for n in self._by_len:
+            script = self.scripts.get(tuple(tokens[:n]))
+            if script is not None:
+                return script[len(tokens)] if len(tokens) < len(script) else self.eos
+        return self.eos
+
+    def _force(self, rows: list[list[int]], scores: torch.Tensor) -> torch.Tensor:
+        forced = torch.full_like(scores, -1e4)
+        for b, tokens in enumerate(rows):
+            forced[b, self._next(tokens)] = 1e4
+        return forced
+
+    def __call__(self, input_ids, scores):  # Hugging Face processor (the reference loop)
+        return self._force([row.tolist() for row in input_ids], scores)
+
+    def hook(self, prompt_ids, generated, scores):  # LookupDecoder
+        return self._force([p + g for p, g in zip(prompt_ids, generated)], scores)
+
+
+def _time(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _measure(name, model, tok, resolver, prompts, args, batch, script=None) -> dict:
+    rows: dict[str, dict] = {}
+    timed = TimedResolver(resolver)
+    hook = script.hook if script else None
+    few = prompts[: max(2, len(prompts) // 4)]  # batch-1 runs on a quarter of the prompts
+
+    seconds, ref = _time(
+        lambda: [reference_generate(model, tok, timed, p, args, logits_processor=script) for p in few]
+    )
+    rows["reference b1"] = _row(seconds, ref, timed)
+    timed.seconds = timed.queries = timed.calls = 0
+    decoder = LookupDecoder(model, tok, timed, args, logits_hook=hook)
+    seconds, ours1 = _time(lambda: [decoder.generate([p])[0] for p in few])
+    rows["ours b1"] = _row(seconds, ours1, timed)
+    timed.seconds = timed.queries = timed.calls = 0
+    seconds, ours_n = _time(lambda: decoder.generate(prompts[:batch]))
+    rows[f"ours b{batch}"] = _row(seconds, ours_n, timed)
+    for label, group in (("plain b1", [[p] for p in few]), (f"plain b{batch}", [prompts[:batch]])):
+        seconds, produced = _time(
+            lambda group=group: sum(_plain(model, tok, g, args.max_new_tokens) for g in group)
+        )
+        rows[label] = {
+            "seconds": round(seconds, 3),
+            "text_tokens": produced,
+            "tokens_per_s": round(produced / seconds, 1),
+        }
+    same = sum(a.raw_text == b.raw_text for a, b in zip(ref, ours1))
+    return {
+        "model": name,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "rows": rows,
+        "ours_equals_reference": f"{same}/{len(few)}",
+        "lookups_per_output": round(sum(len(o.lookups) for o in ours_n) / len(ours_n), 2),
+        "ratios": {
+            "ours b1 / plain b1": _ratio(rows, "ours b1", "plain b1"),
+            f"ours b{batch} / plain b{batch}": _ratio(rows, f"ours b{batch}", f"plain b{batch}"),
+            f"ours b{batch} / reference b1": _ratio(rows, f"ours b{batch}", "reference b1"),
+            "ours b1 / reference b1": _ratio(rows, "ours b1", "reference b1"),
+        },
+    }
+
+
+def _row(seconds: float, outputs, timed: TimedResolver) -> dict:
+    tokens = sum(o.text_tokens for o in outputs)
+    return {
+        "seconds": round(seconds, 3),
+        "text_tokens": tokens,
+        "tokens_per_s": round(tokens / seconds, 1),
+        "lookups": sum(len(o.lookups) for o in outputs),
+        "resolver_share": round(timed.seconds / seconds, 4),
+    }
+
+
+def _ratio(rows, a, b) -> float:
+    return round(rows[a]["tokens_per_s"] / rows[b]["tokens_per_s"], 3)
+
+
+@torch.inference_mode()
+def _plain(model, tok, prompts, n: int) -> int:
+    enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left")
+    model.generate(**enc, max_new_tokens=n, min_new_tokens=n, do_sample=False, pad_token_id=tok.eos_token_id)
+    return n * len(prompts)
+
+
+def _scripts(tok, outputs) -> dict:
+    scripts = {}
+    for out in outputs:
+        prompt_ids = tok(out.prompt)["input_ids"]
+        scripts[tuple(prompt_ids)] = prompt_ids + tok(out.raw_text, add_special_tokens=False)["input_ids"]
+    return scripts
+
+
+def _big_model(vocab: int, hidden: int, layers: int) -> LlamaForCausalLM:
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        intermediate_size=4 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=hidden // 64,
+        num_key_value_heads=hidden // 64,
+        max_position_embeddings=4096,
+    )
+    return LlamaForCausalLM(config).eval()
+
+
+def main(argv=None) -> int:
+    demo = lmlm_home() / "demo"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=str(demo / "models" / "lmlm"))
+    parser.add_argument("--store", default=str(demo / "kg"))
+    parser.add_argument("--prompts", default=str(demo / "world" / "prompts.jsonl"))
+    parser.add_argument("--tokens", type=int, default=256, help="text tokens per output")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--big-hidden", type=int, default=512)
+    parser.add_argument("--big-layers", type=int, default=12)
+    parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--out", default="bench-results")
+    args = parser.parse_args(argv)
+
+    records = [json.loads(line) for line in Path(args.prompts).read_text().splitlines()]
+    prompts = [r["prompt"] for r in records if not r.get("relation")][: args.batch]
+    prompts += [r["prompt"] for r in records if r.get("relation")][: args.batch - len(prompts)]
+    decoding = DecodingArgs(max_new_tokens=args.tokens, ignore_eos=True)
+    results = []
+    with KnowledgeGraph.open(args.store) as kg:
+        resolver = kg.resolver()
+        model = LMLM.from_pretrained(args.model, lookup_fn=resolver)
+        tok = model.lmlm_tokenizer
+        demo_result = _measure("demo LMLM", model, tok, resolver, prompts, decoding, args.batch)
+        results.append(demo_result)
+        if not args.skip_big:
+            outputs = LookupDecoder(model, tok, resolver, decoding).generate(prompts[: args.batch])
+            script = Script(_scripts(tok, outputs), tok.eos_token_id)
+            big = _big_model(len(tok), args.big_hidden, args.big_layers)
+            results.append(
+                _measure(
+                    "random-weight Llama (scripted)",
+                    big,
+                    tok,
+                    resolver,
+                    prompts,
+                    decoding,
+                    args.batch,
+                    script,
+                )
+            )
+    _print(results, args.tokens)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "decoding.json").write_text(json.dumps({"tokens": args.tokens, "results": results}, indent=2))
+    print(f"\nwrote {out / 'decoding.json'}")
+    return 0
+
+
+def _print(results, tokens: int) -> None:
+    for r in results:
+        print(
+            f"\n{r['model']} ({r['parameters'] / 1e6:.1f}M parameters), {tokens} text tokens per output, "
+            f"{r['lookups_per_output']} lookups per output, ours == reference: {r['ours_equals_reference']}"
+        )
+        print(f"  {'run':<16} {'tokens/s':>10} {'seconds':>9} {'lookups':>8} {'resolver':>9}")
+        for name, row in r["rows"].items():
+            share = f"{row['resolver_share']:.1%}" if "resolver_share" in row else "-"
+            print(
+                f"  {name:<16} {row['tokens_per_s']:>10.1f} {row['seconds']:>9.2f} {row.get('lookups', 0):>8} {share:>9}"
+            )
+        for name, value in r["ratios"].items():
+            print(f"  {name:<28} {value:.2f}x")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

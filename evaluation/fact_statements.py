@@ -1,0 +1,94 @@
+"""Where the facts in generated text come from: an exact lookup, another lookup, or the weights.
+
+For each output, the facts it states are (a) its lookups and (b) every known value of the
+knowledge graph (a place, an organisation, a date, a person, ...) written in the clean text
+outside the spans that lookups produced and not produced by an earlier lookup of the same output:
+a fact the model wrote from its weights. The headline figure, ``exact_share``, is the share of
+stated facts that came through a lookup whose entity and relation resolve exactly in the store;
+``faithful_share`` also asks that the words after the lookup repeat its value, and
+``subject_share`` that the lookup is about the person the prompt names (not a look-alike).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class FactStatementReport:
+    outputs: int
+    stated: int
+    lookups: int
+    exact_lookups: int
+    fuzzy_lookups: int
+    missed_lookups: int
+    unlooked_values: int
+    exact_copied: int
+    subject_exact: int
+    exact_share: float
+    faithful_share: float
+    subject_share: float
+    lookups_per_output: float
+    examples_unlooked: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _vocabulary_pattern(values: Iterable[str]) -> re.Pattern | None:
+    words = sorted({v.strip() for v in values if len(v.strip()) >= 3}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
+
+
+def score_fact_statements(
+    outputs: Sequence, subjects: Sequence[str], known_values: Iterable[str], *, max_examples: int = 10
+) -> FactStatementReport:
+    """``outputs`` are ``GenerationOutput`` s, ``subjects`` the person each prompt is about (their
+    name is the subject, not a fact), ``known_values`` every value in the knowledge graph."""
+    pattern = _vocabulary_pattern(known_values)
+    lookups = exact = fuzzy = missed = unlooked = copied = about_subject = 0
+    examples: list[dict] = []
+    for output, subject in zip(outputs, subjects):
+        spans = [r.span for r in output.lookups if r.span]
+        looked_up = {(r.value or "").strip().lower() for r in output.lookups}
+        for record in output.lookups:
+            lookups += 1
+            exact += record.path == "exact"
+            if record.path == "exact" and record.span and record.value:
+                start, end = record.span
+                copied += output.text[start:end].lower() == record.value.strip().lower()
+            about_subject += record.path == "exact" and record.entity == subject
+            fuzzy += record.path == "fuzzy"
+            missed += record.path not in ("exact", "fuzzy")
+        if pattern is None:
+            continue
+        for match in pattern.finditer(output.text):
+            word = match.group(0)
+            if word == subject or word.lower() in looked_up:
+                continue
+            if any(start <= match.start() < end for start, end in spans):
+                continue
+            unlooked += 1
+            if len(examples) < max_examples:
+                examples.append({"prompt": output.prompt, "value": word, "text": output.text})
+    stated = lookups + unlooked
+    return FactStatementReport(
+        outputs=len(outputs),
+        stated=stated,
+        lookups=lookups,
+        exact_lookups=exact,
+        fuzzy_lookups=fuzzy,
+        missed_lookups=missed,
+        unlooked_values=unlooked,
+        exact_copied=copied,
+        subject_exact=about_subject,
+        exact_share=round(exact / stated, 4) if stated else 0.0,
+        faithful_share=round(copied / stated, 4) if stated else 0.0,
+        subject_share=round(about_subject / lookups, 4) if lookups else 0.0,
+        lookups_per_output=round(lookups / len(outputs), 3) if outputs else 0.0,
+        examples_unlooked=examples,
+    )
