@@ -339,9 +339,7 @@ class KnowledgeStore(ABC):
         added = (
             self.facts_created_by(change_id)
             if change.op == "import"
-            else [
-                f for f in self.get_facts([f.id for f in change.added]).values() if f.change_id == change_id
-            ]
+            else [f for f in self.get_facts([f.id for f in change.added]).values() if self._owns(change_id, f)]
         )
         # Restore only what is not back already (a later change may have re-added it).
         present = self.get_facts([f.id for f in change.removed])
@@ -357,6 +355,14 @@ class KnowledgeStore(ABC):
                 undoes=change_id,
             )
         )
+
+    def _owns(self, change_id: int, fact: Fact) -> bool:
+        """Whether undoing ``change_id`` removes ``fact``: it does unless a later edit set the same
+        fact again. A fact that an undo brought back (undoing a later forget) is still the change's."""
+        if fact.change_id == change_id:
+            return True
+        owner = self.get_change(fact.change_id) if fact.change_id is not None else None
+        return owner is not None and owner.op == "undo"
 
     def check(self) -> list[str]:
         """Problems with the store's invariants, one line each; empty when consistent."""

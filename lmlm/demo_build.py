@@ -113,7 +113,12 @@ class _Stamps:
 
 
 def build_demo(
-    root: Path, config: DemoConfig | None = None, *, force: bool = False, say: Callable[[str], None] = print
+    root: Path,
+    config: DemoConfig | None = None,
+    *,
+    force: bool = False,
+    say: Callable[[str], None] = print,
+    show_progress: bool = True,
 ) -> dict:
     """Builds (or reuses) every stage; returns the evaluation report."""
     config = config or DemoConfig()
@@ -126,8 +131,12 @@ def build_demo(
     stages = [
         ("world", world_key, lambda: _build_world(paths, config)),
         ("tokenizer", tok_key, lambda: _build_tokenizer(paths, config)),
-        ("lmlm", _key(train_key, "lmlm"), lambda: _build_model(paths, config, "lmlm")),
-        ("standard", _key(train_key, "standard"), lambda: _build_model(paths, config, "standard")),
+        ("lmlm", _key(train_key, "lmlm"), lambda: _build_model(paths, config, "lmlm", show_progress)),
+        (
+            "standard",
+            _key(train_key, "standard"),
+            lambda: _build_model(paths, config, "standard", show_progress),
+        ),
         ("kg", _key(world_key, "kg"), lambda: _build_store(paths)),
         (
             "report",
@@ -157,9 +166,12 @@ def _build_world(paths: DemoPaths, config: DemoConfig) -> None:
     from lmlm.train.world_data import WorldDataConfig, write_world
 
     _fresh_dir(paths.world)
-    write_world(
-        paths.world, WorldDataConfig(people=config.people, seed=config.seed, variants=config.variants)
+    # Given + family names from fixed lists, so a tiny model learns to copy names rather than
+    # recall them; every person complete, so no fact a biography asks about is missing.
+    world = WorldDataConfig(
+        people=config.people, seed=config.seed, variants=config.variants, names="given", complete=True
     )
+    write_world(paths.world, world)
 
 
 def _build_tokenizer(paths: DemoPaths, config: DemoConfig) -> None:
@@ -171,7 +183,7 @@ def _build_tokenizer(paths: DemoPaths, config: DemoConfig) -> None:
     train_tokenizer([d.annotated for d in docs], paths.tokenizer, vocab_size=config.vocab_size)
 
 
-def _build_model(paths: DemoPaths, config: DemoConfig, mode: str) -> None:
+def _build_model(paths: DemoPaths, config: DemoConfig, mode: str, show_progress: bool) -> None:
     from lmlm.train.corpus import load_documents
     from lmlm.train.pretrain import pretrain
     from lmlm.train.pretrain_args import PretrainArgs
@@ -190,7 +202,7 @@ def _build_model(paths: DemoPaths, config: DemoConfig, mode: str) -> None:
         seed=config.seed,
         eval_data=str(paths.world / "corpus" / "eval.jsonl"),
     )
-    result = pretrain(args, train_docs=load_documents(paths.world), show_progress=True)
+    result = pretrain(args, train_docs=load_documents(paths.world), show_progress=show_progress)
     _fresh_dir(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(result.final_dir, final)

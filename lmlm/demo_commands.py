@@ -69,7 +69,7 @@ def cmd_demo(args) -> int:
     config = DemoConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(DemoConfig)})
     paths = DemoPaths(lmlm_home() / "demo")
     say = (lambda _msg: None) if args.json else print
-    report = build_demo(paths.root, config, force=args.force, say=say)
+    report = build_demo(paths.root, config, force=args.force, say=say, show_progress=not args.json)
     if args.action == "build":
         if args.json:
             print_json({"root": str(paths.root), "report": report})
@@ -118,8 +118,8 @@ def run_demo(paths, config) -> dict:
         opts = {"max_new_tokens": config.max_new_tokens}
         chosen = _pick_prompts(prompts)
         generated = model.generate_outputs([p["prompt"] for p in chosen], **opts)
-        edit = _edit_and_forget(kg, model, chosen[0], opts)
-        no_lookup = model.generate_outputs([chosen[0]["prompt"]], enable_lookup=False, **opts)[0]
+        edit = _edit_and_forget(kg, model, chosen[0], opts, world)
+        no_lookup = model.generate_outputs([chosen[0]["prompt"]], max_lookups=0, **opts)[0]
         standard = LMLM.from_pretrained(paths.model("standard"))
         standard_out = standard.generate_outputs([chosen[0]["prompt"]], enable_lookup=False, **opts)[0]
     return {
@@ -145,10 +145,16 @@ def _pick_prompts(prompts: list[dict]) -> list[dict]:
     return chosen
 
 
-def _edit_and_forget(kg, model, prompt: dict, opts: dict) -> dict:
-    """Set a new value, regenerate, forget it, regenerate, and undo both (the store is unchanged)."""
+def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict) -> dict:
+    """Set another value, regenerate, forget it, regenerate, and undo both (the store is unchanged)."""
     person, relation = prompt["person"], prompt.get("relation") or "Place of birth"
-    new_value = "Port Example" if relation == "Place of birth" else "an edited value"
+    current = kg.lookup(person, relation).value
+    pool = (
+        [place["name"] for place in world["places"]]
+        if relation == "Place of birth"
+        else [p["facts"][relation] for p in world["people"] if relation in p["facts"]]
+    )
+    new_value = next(v for v in pool if v != current)
     edit = kg.set_fact(person, relation, new_value)
     after_edit = model.generate_outputs([prompt["prompt"]], **opts)[0]
     forget = kg.forget(person, relation)
@@ -158,6 +164,7 @@ def _edit_and_forget(kg, model, prompt: dict, opts: dict) -> dict:
     return {
         "entity": person,
         "relation": relation,
+        "old_value": current,
         "new_value": new_value,
         "after_edit": after_edit.to_dict(),
         "after_forget": after_forget.to_dict(),
@@ -188,7 +195,7 @@ def _print_run(result: dict) -> None:
     _show("after the edit (same model, no retraining):", edit["after_edit"])
     _show("after forgetting the fact:", edit["after_forget"])
     print("  (both changes undone: the store is as it was)")
-    print("\n4. The same prompt without lookups: the model writes values from its weights")
-    _show("LMLM, lookups disabled:", result["without_lookups"])
+    print("\n4. The same prompt without lookups: the models write values from their weights")
+    _show("LMLM, lookups suppressed (max_lookups=0):", result["without_lookups"])
     _show("Standard model (same size, trained on the same text without lookups):", result["standard"])
     print(f"\nTry: lmlm generate 'PROMPT' --model {result['model']} --store {result['store']}")

@@ -38,7 +38,7 @@ def register(groups) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     p.add_argument("--stream", action="store_true", help="print text as it is written")
     p.add_argument("--raw", action="store_true", help="also print the text with its lookups inline")
-    add_output_flags(p)
+    add_output_flags(p, top=True)
     p.set_defaults(func=cmd_generate)
 
 

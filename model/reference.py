@@ -73,6 +73,7 @@ def reference_generate(
         state,
         ids_of,
         args.max_lookups,
+        args.constrain,
     )
     device = next(model.parameters()).device
     eos = [ids_of.eos] if not args.ignore_eos else []

@@ -31,3 +31,27 @@ def neo4j_store():
     s = connect_test_store()
     yield s
     s.close()
+
+
+# The mini demo: a small world, tokenizer, LMLM and Standard model trained on this CPU in about
+# a minute, once per session. Decoding tests need a model that really writes lookups.
+MINI_DEMO_FLAGS = {
+    "people": 160,
+    "variants": 2,
+    "epochs": 3.0,
+    "vocab_size": 512,
+    "max_new_tokens": 24,
+    "eval_prompts": 30,
+    "block_size": 128,
+}
+
+
+@pytest.fixture(scope="session")
+def mini_demo(tmp_path_factory):
+    """``DemoPaths`` of a built mini demo under ``HOME/demo`` (``HOME`` usable as ``LMLM_HOME``)."""
+    from lmlm.demo_build import DemoConfig, DemoPaths, build_demo
+
+    home = tmp_path_factory.mktemp("lmlm-home")
+    paths = DemoPaths(home / "demo")
+    build_demo(paths.root, DemoConfig(**MINI_DEMO_FLAGS), say=lambda _msg: None, show_progress=False)
+    return paths

@@ -33,7 +33,9 @@ def test_text_mask_keeps_the_words_and_drops_the_whole_lookup(tokenizer):
     text = tokenizer.decode(np.asarray(enc.input_ids)[mask])
     # the text around the lookups, with the space written before each (and the end of text)
     # (the tokenizer starts a text with a space: prefix_spaced)
-    assert text == " Ko Itakura was born in  Yokohama. Ko Itakura was born in  Yokohama." + tokenizer.eos_token
+    assert (
+        text == " Ko Itakura was born in  Yokohama. Ko Itakura was born in  Yokohama." + tokenizer.eos_token
+    )
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 8, 9, 16, 17, 37])

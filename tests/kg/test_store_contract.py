@@ -240,3 +240,15 @@ def test_clear(store):
     store.import_triples(WORLD)
     store.clear()
     assert store.count() == 0 and store.history() == [] and store.last_change_id() == 0
+
+
+def test_undoing_an_edit_after_undoing_its_forget_restores_the_original(store):
+    """edit, forget, undo the forget, undo the edit: the original value alone is back (the demo's
+    sequence); a fact an undo brought back still belongs to the change that first set it."""
+    store.import_triples([Triple("A", "born", "X"), Triple("A", "job", "Y")])
+    edit = store.set_fact("A", "born", "Z")
+    forget = store.forget("A", "born")
+    store.undo(forget.id)
+    store.undo(edit.id)
+    assert [f.value for f in store.lookup("A", "born")] == ["X"]
+    assert store.stats().facts == 2 and store.check() == []

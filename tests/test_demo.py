@@ -1,0 +1,82 @@
+"""``lmlm demo`` and ``lmlm demo build`` on the session's mini demo (same flags: nothing rebuilds)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lmlm.cli import main
+from lmlm.demo_build import DemoConfig, build_demo
+from lmlm.kg import KnowledgeGraph
+from tests.conftest import MINI_DEMO_FLAGS
+
+pytestmark = pytest.mark.slow
+
+
+def _flags() -> list[str]:
+    return [f"--{name.replace('_', '-')}={value}" for name, value in MINI_DEMO_FLAGS.items()]
+
+
+def test_a_second_build_reuses_every_stage(mini_demo):
+    before = mini_demo.stamps.read_text()
+    report = build_demo(mini_demo.root, DemoConfig(**MINI_DEMO_FLAGS), say=lambda _m: None)
+    assert mini_demo.stamps.read_text() == before
+    assert set(json.loads(before)) == {"world", "tokenizer", "lmlm", "standard", "kg", "report"}
+    facts = report["facts"]
+    assert report["prompts"] == MINI_DEMO_FLAGS["eval_prompts"] and facts["lookups"] > 0
+    assert 0 <= facts["exact_share"] <= 1 and facts["stated"] >= facts["lookups"]
+
+
+def test_changing_a_training_setting_rebuilds_from_that_stage_on(mini_demo, tmp_path):
+    stamps = json.loads(mini_demo.stamps.read_text())
+    config = DemoConfig(**{**MINI_DEMO_FLAGS, "max_new_tokens": 8})
+    said: list[str] = []
+    build_demo(mini_demo.root, config, say=said.append, show_progress=False)
+    assert said == ["demo build: report ...", said[1]] and said[1].startswith("demo build: report done")
+    after = json.loads(mini_demo.stamps.read_text())
+    assert {k: v for k, v in after.items() if k != "report"} == {
+        k: v for k, v in stamps.items() if k != "report"
+    }
+    build_demo(mini_demo.root, DemoConfig(**MINI_DEMO_FLAGS), say=lambda _m: None)  # back as it was
+
+
+def test_demo_run_edits_and_forgets_then_leaves_the_store_as_it_was(mini_demo, monkeypatch, capsys):
+    monkeypatch.setenv("LMLM_HOME", str(mini_demo.root.parent))
+    with KnowledgeGraph.open(mini_demo.kg) as kg:
+        facts_before = kg.store.stats().facts
+    assert main(["demo", "--json", *_flags()]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {row["path"] for row in data["lookups"]} >= {"exact", "fuzzy", "miss"}
+    assert len(data["generated"]) == 3
+    edit = data["edit"]
+    edited = [
+        r
+        for r in edit["after_edit"]["lookups"]
+        if (r["entity"], r["relation"]) == (edit["entity"], edit["relation"])
+    ]
+    assert all(r["value"] == edit["new_value"] for r in edited)
+    forgotten = [
+        r
+        for r in edit["after_forget"]["lookups"]
+        if (r["entity"], r["relation"]) == (edit["entity"], edit["relation"])
+    ]
+    assert all(r["path"] == "miss" for r in forgotten)
+    assert data["without_lookups"]["lookups"] == []
+    with KnowledgeGraph.open(mini_demo.kg) as kg:
+        assert kg.store.stats().facts == facts_before
+        assert kg.check() == []
+        assert kg.lookup(edit["entity"], edit["relation"]).value == edit["old_value"]
+
+
+def test_demo_text_output_shows_each_part(mini_demo, monkeypatch, capsys):
+    monkeypatch.setenv("LMLM_HOME", str(mini_demo.root.parent))
+    assert main(["demo", *_flags()]) == 0
+    out = capsys.readouterr().out
+    for part in ("1. Lookups", "2. Generation", "3. Edit the store", "4. The same prompt", "lmlm generate"):
+        assert part in out
+
+
+def test_bad_demo_settings_are_refused_with_the_flag(capsys):
+    assert main(["demo", "build", "--people", "3"]) == 1
+    assert "--people" in capsys.readouterr().err
