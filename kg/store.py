@@ -339,7 +339,9 @@ class KnowledgeStore(ABC):
         added = (
             self.facts_created_by(change_id)
             if change.op == "import"
-            else [f for f in self.get_facts([f.id for f in change.added]).values() if self._owns(change_id, f)]
+            else [
+                f for f in self.get_facts([f.id for f in change.added]).values() if self._owns(change_id, f)
+            ]
         )
         # Restore only what is not back already (a later change may have re-added it).
         present = self.get_facts([f.id for f in change.removed])
