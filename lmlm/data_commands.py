@@ -42,6 +42,13 @@ def register(groups) -> None:
     )
     p.add_argument("--eval-people", type=int, default=0, help="people with eval biographies (0: a tenth)")
     p.add_argument("--eval-variants", type=int, default=WorldDataConfig.eval_variants)
+    p.add_argument(
+        "--names",
+        choices=("syllables", "given"),
+        default=WorldDataConfig.names,
+        help="syllables: every name different; given: given + family names from fixed lists (the demo's)",
+    )
+    p.add_argument("--complete", action="store_true", help="every person has an award and each relative")
     p.add_argument("--force", action="store_true", help="replace an earlier world in --out")
 
     def inputs(p: argparse.ArgumentParser) -> None:
@@ -76,6 +83,8 @@ def cmd_world(args) -> int:
         heldout_fraction=args.heldout,
         eval_people=args.eval_people,
         eval_variants=args.eval_variants,
+        names=args.names,
+        complete=args.complete,
     )
     manifest = write_world(args.out, config, overwrite=args.force, show_progress=not args.json)
     if args.json:

@@ -103,3 +103,12 @@ def test_bad_flags_raise_value_errors_naming_the_flag(capsys, tmp_path):
             capsys, "clean", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "y.jsonl"), "--min-ratio", "2"
         )
     assert not (tmp_path / "w").exists()
+
+
+def test_world_with_given_names_and_complete_people(capsys, tmp_path):
+    world = tmp_path / "given"
+    data_json(capsys, "world", "--out", str(world), "--people", "50", "--names", "given", "--complete")
+    people = json.loads((world / "world.json").read_text())["people"]
+    assert all({"Award received", "Spouse", "Sibling", "Parent"} <= set(p["facts"]) for p in people)
+    given = {p["name"].split()[0] for p in people}
+    assert len(given) < len(people)  # given names recur across people
