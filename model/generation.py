@@ -16,15 +16,13 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 
-from lmlm.kg.syntax import DB_END, DB_RETURN, iter_pretraining_lookups, parse_pending_lookup
-
-from .lookup_state import Action, LookupTokenIds, RowState
-from .results import GenerationOutput, LookupRecord, build_output
+from .lookup_rows import LookupFn, LookupRows, _Row
+from .lookup_state import Action
+from .results import GenerationOutput, build_output
 from .sampling import (
     PAPER_LOGIT_BIAS,
     SamplingConfig,
@@ -37,7 +35,6 @@ from .sampling import (
 
 logger = logging.getLogger(__name__)
 
-LookupFn = Callable[[Sequence[tuple[str, str]]], Sequence[Any]]
 FALLBACKS = ("unknown", "top1")
 
 
@@ -108,21 +105,12 @@ class RowFinished:
     output: GenerationOutput
 
 
-@dataclass
-class _Row:
-    prompt: str
-    state: RowState
-    prompt_ids: list[int] = field(default_factory=list)
-    records: list[LookupRecord] = field(default_factory=list)
-    emitted: str = ""
-
-
 def _cache_of(out):
     cache = getattr(out, "cache", None)
     return cache if cache is not None else out.past_key_values
 
 
-class LookupDecoder:
+class LookupDecoder(LookupRows):
     """Decodes prompts with a causal LM, answering its lookups through ``lookup_fn``."""
 
     def __init__(
@@ -136,25 +124,13 @@ class LookupDecoder:
     ):
         """``logits_hook(prompt_ids, generated_ids, scores)`` runs after the built-in processing, with
         each active row's prompt and generated ids (injected values included)."""
+        super().__init__(tokenizer, lookup_fn, args or DecodingArgs())
         self.logits_hook = logits_hook
         self.model = model
-        self.tokenizer = tokenizer
-        self.args = args or DecodingArgs()
-        self.token_ids = LookupTokenIds.from_tokenizer(tokenizer)
-        if self.args.enable_lookup and lookup_fn is None:
-            raise ValueError(
-                "lookup decoding needs a lookup function (a resolver); or pass enable_lookup=False"
-            )
-        if self.args.fallback == "top1" and lookup_fn is not None:
-            if not hasattr(lookup_fn, "with_fallback"):
-                raise ValueError("fallback 'top1' needs a resolver that ranks candidates (lmlm.kg.Resolver)")
-            lookup_fn = lookup_fn.with_fallback("top1")
-        self.lookup_fn = lookup_fn
         bias = self.args.bias
         vocab = {token: self.tokenizer.convert_tokens_to_ids(token) for token in bias}
         self._bias_ids = torch.tensor([vocab[t] for t in bias], dtype=torch.long)
         self._bias_values = torch.tensor([bias[t] for t in bias], dtype=torch.float32)
-        self._value_cache: dict[str, list[int]] = {}
         # transformers >= 5.2x renamed the forward argument past_key_values to cache
         self._cache_kw = (
             "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
@@ -187,11 +163,7 @@ class LookupDecoder:
         input_ids = enc["input_ids"].to(device)
         attn = enc["attention_mask"].to(device)
         rows = [
-            _Row(
-                p,
-                RowState(self.token_ids, args.max_new_tokens, args.enable_lookup, args.max_query_tokens),
-                input_ids[b][attn[b].bool()].tolist() if self.logits_hook is not None else [],
-            )
+            self._new_row(p, input_ids[b][attn[b].bool()].tolist() if self.logits_hook is not None else None)
             for b, p in enumerate(prompts)
         ]
         vocab = model.get_output_embeddings().weight.shape[0]
@@ -216,6 +188,9 @@ class LookupDecoder:
             chunks, pending = [], []
             for b, token in enumerate(tokens):
                 row = rows[active[b]]
+                if row.forced:  # an injected value still being fed, one token per step
+                    chunks.append([row.forced.pop(0)])
+                    continue
                 action = row.state.push(token)
                 chunks.append([token])
                 if action is Action.LOOKUP:
@@ -225,6 +200,12 @@ class LookupDecoder:
                     row.state.injected([self.token_ids.end], counted=False)
             if pending:
                 self._resolve([rows[active[b]] for b in pending], [chunks[b] for b in pending])
+            if len(active) > 1:
+                # In a batch, a value is fed one token per step (as if the model wrote it): a wide
+                # step would cost every row the width of the longest value.
+                for b, chunk in enumerate(chunks):
+                    if len(chunk) > 1:
+                        rows[active[b]].forced, chunks[b] = chunk[1:], chunk[:1]
             keep = [b for b, i in enumerate(active) if not rows[i].state.finished]
             for i in active:
                 if rows[i].state.finished:
@@ -242,6 +223,8 @@ class LookupDecoder:
                 attn, seen, next_pos = attn[index], seen[index], next_pos[index]
                 chunks = [chunks[b] for b in keep]
                 active = [active[b] for b in keep]
+                if len(active) == 1 and rows[active[0]].forced:  # alone now: the rest in one forward
+                    chunks[0], rows[active[0]].forced = chunks[0] + rows[active[0]].forced, []
             logits, attn, next_pos = self._forward(chunks, cache, attn, next_pos, seen)
         return outputs
 
@@ -284,93 +267,7 @@ class LookupDecoder:
         logits = out.logits[torch.arange(len(chunks), device=device), lengths - 1].float()
         return logits, attn, next_pos + lengths
 
-    # -- lookups --------------------------------------------------------------------------------
-
-    def _resolve(self, rows: list[_Row], chunks: list[list[int]]) -> None:
-        """Resolves the queries of rows paused on ``<|db_return|>`` in one call; extends their chunks."""
-        queries = []
-        for row in rows:
-            text = self.tokenizer.decode(
-                row.state.query_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False
-            )
-            queries.append(parse_pending_lookup(text))
-        valid = [q for q in queries if q is not None]
-        answers: list[Any] = []
-        error = None
-        if valid:
-            try:
-                answers = list(self.lookup_fn([(q.entity, q.relation) for q in valid]))
-                if len(answers) != len(valid):
-                    raise ValueError(f"the lookup function returned {len(answers)} answers for {len(valid)}")
-            except Exception as e:  # the policy applies to any resolver failure; the error is logged
-                logger.warning("lookup failed for %d queries: %s", len(valid), e)
-                error, answers = f"{type(e).__name__}: {e}", [None] * len(valid)
-        answer_iter = iter(answers)
-        for row, chunk, query in zip(rows, chunks, queries):
-            if query is None:
-                chunk.append(self.token_ids.end)
-                row.state.close_broken([self.token_ids.end])
-                row.records.append(LookupRecord("", "", None, "invalid"))
-                continue
-            answer = next(answer_iter)
-            value = getattr(answer, "value", None)
-            inserted = value if value is not None else self.args.unknown_value
-            tokens = self._value_tokens(inserted)
-            chunk.extend(tokens)
-            row.state.injected(tokens)
-            row.records.append(
-                LookupRecord(
-                    query.entity,
-                    query.relation,
-                    inserted,
-                    "error" if answer is None else getattr(answer, "path", "exact"),
-                    float(getattr(answer, "score", 0.0) or 0.0),
-                    getattr(answer, "fact_id", None),
-                    getattr(answer, "entity", None),
-                    getattr(answer, "relation", None),
-                    error=error,
-                )
-            )
-
-    def _value_tokens(self, value: str) -> list[int]:
-        """The ids of `` value<|db_end|>`` as they are when the whole text is tokenized."""
-        tokens = self._value_cache.get(value)
-        if tokens is None:
-            ids = self.tokenizer.encode(f"{DB_RETURN} {value}{DB_END}", add_special_tokens=False)
-            if ids[:1] == [self.token_ids.ret] and ids[-1:] == [self.token_ids.end]:
-                tokens = ids[1:]
-            else:
-                tokens = self.tokenizer.encode(f" {value}", add_special_tokens=False) + [self.token_ids.end]
-            if len(self._value_cache) < 100_000:
-                self._value_cache[value] = tokens
-        return tokens
-
     # -- output ---------------------------------------------------------------------------------
-
-    def _raw_text(self, row: _Row) -> str:
-        ids = row.state.generated
-        if ids and ids[-1] == self.token_ids.eos:
-            ids = ids[:-1]
-        return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
-
-    def _finish(self, row: _Row) -> GenerationOutput:
-        state = row.state
-        raw = self._raw_text(row)
-        records = row.records
-        if not self.args.enable_lookup:
-            records = [
-                LookupRecord(c.entity, c.relation, c.value, "model") for c in iter_pretraining_lookups(raw)
-            ]
-        return build_output(
-            row.prompt,
-            raw,
-            records,
-            state.text_tokens,
-            state.finish_reason or "length",
-            state.malformed,
-            unclosed=state.mode.value != "text",
-        )
-
     def _stream_delta(self, index: int, row: _Row, final: str | None = None) -> Iterator[TextDelta]:
         if final is None:
             if row.state.mode.value != "text":

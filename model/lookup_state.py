@@ -71,7 +71,8 @@ class RowState:
     text_tokens: int = 0
     lookups: int = 0
     malformed: int = 0
-    has_sep: bool = False  # the open query has its <|db_relationship|>
+    has_sep: bool = False
+    sampled: int = 0  # tokens the model chose (text, queries, broken lookups), not injected ones  # the open query has its <|db_relationship|>
     finish_reason: str | None = None
 
     @property
@@ -91,6 +92,7 @@ class RowState:
         token. So a row ends whatever the model writes.
         """
         self.generated.append(token)
+        self.sampled += 1
         ids = self.ids
         if token == ids.eos:
             self.finish_reason = "eos"

@@ -139,4 +139,5 @@ def reference_generate(
         state.finish_reason or "length",
         state.malformed,
         unclosed=state.mode.value != "text",
+        generated_tokens=state.sampled,
     )

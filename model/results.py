@@ -51,6 +51,7 @@ class GenerationOutput:
     finish_reason: str
     malformed: int = 0
     unclosed: bool = False
+    generated_tokens: int = 0  # every token the model chose (lookup queries included, values not)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -91,6 +92,7 @@ def build_output(
     finish_reason: str,
     malformed: int,
     unclosed: bool,
+    generated_tokens: int = 0,
 ) -> GenerationOutput:
     """Joins the decoder's lookup records with their spans in the clean text.
 
@@ -109,5 +111,13 @@ def build_output(
                 break
         records.append(replace(record, span=span))
     return GenerationOutput(
-        prompt, raw_text, clean, tuple(records), text_tokens, finish_reason, malformed, unclosed
+        prompt,
+        raw_text,
+        clean,
+        tuple(records),
+        text_tokens,
+        finish_reason,
+        malformed,
+        unclosed,
+        generated_tokens,
     )

@@ -4,12 +4,14 @@
 
 For each model (the demo LMLM, and a ~50M-parameter random-weight Llama with the same tokenizer)
 it decodes the same prompts, greedy, ``--tokens`` text tokens each (EOS ignored), and reports
-text tokens/s of:
+text tokens/s (the clean text) and output tokens/s (every token of the output: text, lookup
+queries and injected values) of:
 
 * ``reference b1``: the paper's loop (``lmlm.model.reference``), one prompt at a time;
 * ``ours b1`` and ``ours bN``: ``LookupDecoder``;
-* ``plain b1`` and ``plain bN``: ``model.generate`` of the same number of new tokens, no lookups
-  (the ceiling: a lookup costs at least one forward over its value tokens).
+* ``plain b1`` and ``plain bN``: ``model.generate`` of as many new tokens as ours wrote per row
+  (output tokens), no lookups: the ceiling, since a lookup costs at least a forward over its
+  value tokens.
 
 A random-weight model writes no lookups, so the 50M model is *scripted*: at every step the
 token the demo LMLM chose for that prompt is forced (a logits hook on top of the full forward
@@ -92,55 +94,68 @@ def _measure(name, model, tok, resolver, prompts, args, batch, script=None) -> d
     hook = script.hook if script else None
     few = prompts[: max(2, len(prompts) // 4)]  # batch-1 runs on a quarter of the prompts
 
-    seconds, ref = _time(
-        lambda: [reference_generate(model, tok, timed, p, args, logits_processor=script) for p in few]
+    def run(label, fn):
+        timed.seconds = timed.queries = timed.calls = 0
+        seconds, outputs = _time(fn)
+        rows[label] = _row(seconds, outputs, timed, tok)
+        return outputs
+
+    ref = run(
+        "reference b1",
+        lambda: [reference_generate(model, tok, timed, p, args, logits_processor=script) for p in few],
     )
-    rows["reference b1"] = _row(seconds, ref, timed)
-    timed.seconds = timed.queries = timed.calls = 0
     decoder = LookupDecoder(model, tok, timed, args, logits_hook=hook)
-    seconds, ours1 = _time(lambda: [decoder.generate([p])[0] for p in few])
-    rows["ours b1"] = _row(seconds, ours1, timed)
-    timed.seconds = timed.queries = timed.calls = 0
-    seconds, ours_n = _time(lambda: decoder.generate(prompts[:batch]))
-    rows[f"ours b{batch}"] = _row(seconds, ours_n, timed)
-    for label, group in (("plain b1", [[p] for p in few]), (f"plain b{batch}", [prompts[:batch]])):
-        seconds, produced = _time(
-            lambda group=group: sum(_plain(model, tok, g, args.max_new_tokens) for g in group)
-        )
+    ours1 = run("ours b1", lambda: [decoder.generate([p])[0] for p in few])
+    run(f"ours b{batch}", lambda: decoder.generate(prompts[:batch]))
+    for label, group, like in (
+        ("plain b1", [[p] for p in few], "ours b1"),
+        (f"plain b{batch}", [prompts[:batch]], f"ours b{batch}"),
+    ):
+        # the same number of output tokens per row as ours wrote (lookups and values included)
+        n = round(rows[like]["output_tokens"] / (len(few) if like == "ours b1" else batch))
+        seconds, produced = _time(lambda group=group, n=n: sum(_plain(model, tok, g, n) for g in group))
         rows[label] = {
             "seconds": round(seconds, 3),
-            "text_tokens": produced,
-            "tokens_per_s": round(produced / seconds, 1),
+            "output_tokens": produced,
+            "output_per_s": round(produced / seconds, 1),
         }
     same = sum(a.raw_text == b.raw_text for a, b in zip(ref, ours1))
+    ours_n = rows[f"ours b{batch}"]
     return {
         "model": name,
         "parameters": sum(p.numel() for p in model.parameters()),
         "rows": rows,
         "ours_equals_reference": f"{same}/{len(few)}",
-        "lookups_per_output": round(sum(len(o.lookups) for o in ours_n) / len(ours_n), 2),
+        "lookups_per_output": round(ours_n["lookups"] / batch, 2),
         "ratios": {
-            "ours b1 / plain b1": _ratio(rows, "ours b1", "plain b1"),
-            f"ours b{batch} / plain b{batch}": _ratio(rows, f"ours b{batch}", f"plain b{batch}"),
-            f"ours b{batch} / reference b1": _ratio(rows, f"ours b{batch}", "reference b1"),
-            "ours b1 / reference b1": _ratio(rows, "ours b1", "reference b1"),
+            "ours b1 / plain b1 (output tokens/s)": _ratio(rows, "ours b1", "plain b1", "output_per_s"),
+            f"ours b{batch} / plain b{batch} (output tokens/s)": _ratio(
+                rows, f"ours b{batch}", f"plain b{batch}", "output_per_s"
+            ),
+            f"ours b{batch} / reference b1 (text tokens/s)": _ratio(
+                rows, f"ours b{batch}", "reference b1", "text_per_s"
+            ),
+            "ours b1 / reference b1 (text tokens/s)": _ratio(rows, "ours b1", "reference b1", "text_per_s"),
         },
     }
 
 
-def _row(seconds: float, outputs, timed: TimedResolver) -> dict:
-    tokens = sum(o.text_tokens for o in outputs)
+def _row(seconds: float, outputs, timed: TimedResolver, tok) -> dict:
+    text = sum(o.text_tokens for o in outputs)
+    output = sum(len(tok(o.raw_text, add_special_tokens=False)["input_ids"]) for o in outputs)
     return {
         "seconds": round(seconds, 3),
-        "text_tokens": tokens,
-        "tokens_per_s": round(tokens / seconds, 1),
+        "text_tokens": text,
+        "output_tokens": output,
+        "text_per_s": round(text / seconds, 1),
+        "output_per_s": round(output / seconds, 1),
         "lookups": sum(len(o.lookups) for o in outputs),
         "resolver_share": round(timed.seconds / seconds, 4),
     }
 
 
-def _ratio(rows, a, b) -> float:
-    return round(rows[a]["tokens_per_s"] / rows[b]["tokens_per_s"], 3)
+def _ratio(rows, a, b, key) -> float:
+    return round(rows[a][key] / rows[b][key], 3)
 
 
 @torch.inference_mode()
@@ -227,14 +242,18 @@ def _print(results, tokens: int) -> None:
             f"\n{r['model']} ({r['parameters'] / 1e6:.1f}M parameters), {tokens} text tokens per output, "
             f"{r['lookups_per_output']} lookups per output, ours == reference: {r['ours_equals_reference']}"
         )
-        print(f"  {'run':<16} {'tokens/s':>10} {'seconds':>9} {'lookups':>8} {'resolver':>9}")
+        print(
+            f"  {'run':<16} {'text tok/s':>11} {'output tok/s':>13} {'seconds':>9} {'lookups':>8} {'resolver':>9}"
+        )
         for name, row in r["rows"].items():
             share = f"{row['resolver_share']:.1%}" if "resolver_share" in row else "-"
+            text = f"{row['text_per_s']:.1f}" if "text_per_s" in row else "-"
             print(
-                f"  {name:<16} {row['tokens_per_s']:>10.1f} {row['seconds']:>9.2f} {row.get('lookups', 0):>8} {share:>9}"
+                f"  {name:<16} {text:>11} {row['output_per_s']:>13.1f} {row['seconds']:>9.2f} "
+                f"{row.get('lookups', 0):>8} {share:>9}"
             )
         for name, value in r["ratios"].items():
-            print(f"  {name:<28} {value:.2f}x")
+            print(f"  {name:<48} {value:.2f}x")
 
 
 if __name__ == "__main__":

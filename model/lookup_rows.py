@@ -1,0 +1,139 @@
+"""What both lookup decoders share: per-row state, the batched resolver call, value tokens, output.
+
+``LookupDecoder`` (Hugging Face models, KV cache kept across lookups) and ``VLLMLookupDecoder``
+(vLLM, stop tokens) differ only in how they run the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lmlm.kg.syntax import DB_END, DB_RETURN, iter_pretraining_lookups, parse_pending_lookup
+
+from .lookup_state import LookupTokenIds, RowState
+from .results import GenerationOutput, LookupRecord, build_output
+
+logger = logging.getLogger("lmlm.model.generation")
+
+LookupFn = Callable[[Sequence[tuple[str, str]]], Sequence[Any]]
+
+
+@dataclass
+class _Row:
+    prompt: str
+    state: RowState
+    prompt_ids: list[int] = field(default_factory=list)
+    records: list[LookupRecord] = field(default_factory=list)
+    emitted: str = ""
+    forced: list[int] = field(default_factory=list)  # injected tokens not yet fed to the model
+
+
+class LookupRows:
+    """Resolving, value tokens and outputs for rows of one tokenizer and one lookup function."""
+
+    def __init__(self, tokenizer, lookup_fn: LookupFn | None, args):
+        self.tokenizer = tokenizer
+        self.args = args
+        self.token_ids = LookupTokenIds.from_tokenizer(tokenizer)
+        if self.args.enable_lookup and lookup_fn is None:
+            raise ValueError(
+                "lookup decoding needs a lookup function (a resolver); or pass enable_lookup=False"
+            )
+        if self.args.fallback == "top1" and lookup_fn is not None:
+            if not hasattr(lookup_fn, "with_fallback"):
+                raise ValueError("fallback 'top1' needs a resolver that ranks candidates (lmlm.kg.Resolver)")
+            lookup_fn = lookup_fn.with_fallback("top1")
+        self.lookup_fn = lookup_fn
+        self._value_cache: dict[str, list[int]] = {}
+
+    def _new_row(self, prompt: str, prompt_ids: list[int] | None = None) -> _Row:
+        args = self.args
+        state = RowState(self.token_ids, args.max_new_tokens, args.enable_lookup, args.max_query_tokens)
+        return _Row(prompt, state, prompt_ids or [])
+
+    def _resolve(self, rows: list[_Row], chunks: list[list[int]]) -> None:
+        """Resolves the queries of rows paused on ``<|db_return|>`` in one call; extends their chunks."""
+        queries = []
+        for row in rows:
+            text = self.tokenizer.decode(
+                row.state.query_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False
+            )
+            queries.append(parse_pending_lookup(text))
+        valid = [q for q in queries if q is not None]
+        answers: list[Any] = []
+        error = None
+        if valid:
+            try:
+                answers = list(self.lookup_fn([(q.entity, q.relation) for q in valid]))
+                if len(answers) != len(valid):
+                    raise ValueError(f"the lookup function returned {len(answers)} answers for {len(valid)}")
+            except Exception as e:  # the policy applies to any resolver failure; the error is logged
+                logger.warning("lookup failed for %d queries: %s", len(valid), e)
+                error, answers = f"{type(e).__name__}: {e}", [None] * len(valid)
+        answer_iter = iter(answers)
+        for row, chunk, query in zip(rows, chunks, queries):
+            if query is None:
+                chunk.append(self.token_ids.end)
+                row.state.close_broken([self.token_ids.end])
+                row.records.append(LookupRecord("", "", None, "invalid"))
+                continue
+            answer = next(answer_iter)
+            value = getattr(answer, "value", None)
+            inserted = value if value is not None else self.args.unknown_value
+            tokens = self._value_tokens(inserted)
+            chunk.extend(tokens)
+            row.state.injected(tokens)
+            row.records.append(
+                LookupRecord(
+                    query.entity,
+                    query.relation,
+                    inserted,
+                    "error" if answer is None else getattr(answer, "path", "exact"),
+                    float(getattr(answer, "score", 0.0) or 0.0),
+                    getattr(answer, "fact_id", None),
+                    getattr(answer, "entity", None),
+                    getattr(answer, "relation", None),
+                    error=error,
+                )
+            )
+
+    def _value_tokens(self, value: str) -> list[int]:
+        """The ids of `` value<|db_end|>`` as they are when the whole text is tokenized."""
+        tokens = self._value_cache.get(value)
+        if tokens is None:
+            ids = self.tokenizer.encode(f"{DB_RETURN} {value}{DB_END}", add_special_tokens=False)
+            if ids[:1] == [self.token_ids.ret] and ids[-1:] == [self.token_ids.end]:
+                tokens = ids[1:]
+            else:
+                tokens = self.tokenizer.encode(f" {value}", add_special_tokens=False) + [self.token_ids.end]
+            if len(self._value_cache) < 100_000:
+                self._value_cache[value] = tokens
+        return tokens
+
+    def _raw_text(self, row: _Row) -> str:
+        ids = row.state.generated
+        if ids and ids[-1] == self.token_ids.eos:
+            ids = ids[:-1]
+        return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    def _finish(self, row: _Row) -> GenerationOutput:
+        state = row.state
+        raw = self._raw_text(row)
+        records = row.records
+        if not self.args.enable_lookup:
+            records = [
+                LookupRecord(c.entity, c.relation, c.value, "model") for c in iter_pretraining_lookups(raw)
+            ]
+        return build_output(
+            row.prompt,
+            raw,
+            records,
+            state.text_tokens,
+            state.finish_reason or "length",
+            state.malformed,
+            unclosed=state.mode.value != "text",
+            generated_tokens=state.sampled,
+        )
