@@ -43,6 +43,11 @@ def test_plain_wheel_maps_folders_into_lmlm_and_ships_cypher(tmp_path):
         "lmlm/kg/neo4j_store.py",
         "lmlm/cli.py",
         "lmlm/evaluation/bench/kg_bench.py",
+        "lmlm/model/generation.py",
+        "lmlm/train/pretrain.py",
+        "lmlm/train/configs/annotator_llama31_8b.json",
+        "lmlm/train/configs/accelerate_multi_gpu.yaml",
+        "lmlm/train/configs/accelerate_multi_node.yaml",
     ]:
         assert module in names
 
