@@ -22,7 +22,7 @@ import torch
 
 from .lookup_rows import LookupFn, LookupRows, _Row
 from .lookup_state import Action
-from .results import GenerationOutput, build_output
+from .results import GenerationOutput, post_process
 from .sampling import (
     PAPER_LOGIT_BIAS,
     SamplingConfig,
@@ -272,7 +272,7 @@ class LookupDecoder(LookupRows):
         if final is None:
             if row.state.mode.value != "text":
                 return
-            final = build_output("", self._raw_text(row), [], 0, "", 0, False).text
+            final = post_process(self._raw_text(row))
             final = final.rstrip("\ufffd")
         if final.startswith(row.emitted) and len(final) > len(row.emitted):
             yield TextDelta(index, final[len(row.emitted) :])

@@ -127,13 +127,4 @@ class LookupRows:
             records = [
                 LookupRecord(c.entity, c.relation, c.value, "model") for c in iter_pretraining_lookups(raw)
             ]
-        return build_output(
-            row.prompt,
-            raw,
-            records,
-            state.text_tokens,
-            state.finish_reason or "length",
-            state.malformed,
-            unclosed=state.mode.value != "text",
-            generated_tokens=state.sampled,
-        )
+        return build_output(row.prompt, raw, records, state)

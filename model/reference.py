@@ -131,13 +131,4 @@ def reference_generate(
         elif not state.finished:
             break  # generate stopped on its own cap
     raw = text[len(prompt) :]
-    return build_output(
-        prompt,
-        raw,
-        records,
-        state.text_tokens,
-        state.finish_reason or "length",
-        state.malformed,
-        unclosed=state.mode.value != "text",
-        generated_tokens=state.sampled,
-    )
+    return build_output(prompt, raw, records, state)

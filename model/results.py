@@ -84,17 +84,9 @@ def value_span(clean: str, pos: int, value: str) -> tuple[int, int]:
     return pos, min(end, len(clean))
 
 
-def build_output(
-    prompt: str,
-    raw_text: str,
-    decoded: list[LookupRecord],
-    text_tokens: int,
-    finish_reason: str,
-    malformed: int,
-    unclosed: bool,
-    generated_tokens: int = 0,
-) -> GenerationOutput:
-    """Joins the decoder's lookup records with their spans in the clean text.
+def build_output(prompt: str, raw_text: str, decoded: list[LookupRecord], state) -> GenerationOutput:
+    """Joins the decoder's lookup records with their spans in the clean text; the counters come
+    from the row's ``RowState``.
 
     ``decoded`` are in the order they happened; complete lookups in ``raw_text`` appear in the
     same order, so each record takes the next located call with its value.
@@ -115,9 +107,9 @@ def build_output(
         raw_text,
         clean,
         tuple(records),
-        text_tokens,
-        finish_reason,
-        malformed,
-        unclosed,
-        generated_tokens,
+        state.text_tokens,
+        state.finish_reason or "length",
+        state.malformed,
+        unclosed=state.mode.value != "text",
+        generated_tokens=state.sampled,
     )
