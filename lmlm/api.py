@@ -18,15 +18,12 @@ def load_lmlm(
     ``$LMLM_STORE`` or ``$LMLM_HOME/kg``). The graph stays open as ``model.knowledge_graph``;
     close it with ``model.knowledge_graph.close()``.
     """
-    from lmlm.kg import KnowledgeGraph
+    from lmlm.kg import KnowledgeGraph, open_store
     from lmlm.model import LMLM
 
-    kg = KnowledgeGraph.open(store)
-    try:
-        model = LMLM.from_pretrained(model_path, lookup_fn=kg.resolver(resolver_config), **model_kwargs)
-    except BaseException:
-        kg.close()
-        raise
+    model = LMLM.from_pretrained(model_path, **model_kwargs)  # first: a bad path creates no store
+    kg = KnowledgeGraph(open_store(store, create=False))  # an existing store only
+    model.lookup_fn = kg.resolver(resolver_config)
     model.knowledge_graph = kg
     return model
 

@@ -115,10 +115,16 @@ class LMLM:
     def from_pretrained(path, *, lookup_fn: LookupFn | None = None, tokenizer=None, **kwargs):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        model = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
+        path = str(path)
+        local = Path(path).expanduser()
+        if local.exists():
+            path = str(local)
+        elif path.startswith(("/", ".", "~")) or path.count("/") > 1:
+            raise OSError(f"no model at {path}: give a model directory or a hub name such as org/model")
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
         model.eval()
         if tokenizer is None:
-            tokenizer = AutoTokenizer.from_pretrained(str(path))
+            tokenizer = AutoTokenizer.from_pretrained(path)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token  # the paper's checkpoints: pad = eos
         return as_lmlm(model, tokenizer, lookup_fn)

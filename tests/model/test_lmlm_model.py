@@ -178,3 +178,15 @@ def test_lookup_decoding_without_a_resolver_is_refused(tokenizer):
     with pytest.raises(ValueError, match="lookup function"):
         model.generate_outputs("Kalo", max_new_tokens=3)
     assert model.generate_outputs("Kalo", max_new_tokens=3, enable_lookup=False)[0].text_tokens >= 1
+
+
+def test_a_missing_model_or_store_is_named_and_nothing_is_created(tmp_path, tokenizer):
+    with pytest.raises(OSError, match="no model at"):
+        LMLM.from_pretrained(tmp_path / "absent")
+    as_lmlm(_llama(len(tokenizer)), tokenizer).save_pretrained(tmp_path / "model")
+    from lmlm import load_lmlm
+    from lmlm.kg import KnowledgeGraphError
+
+    with pytest.raises(KnowledgeGraphError, match="no such store"):
+        load_lmlm(tmp_path / "model", tmp_path / "no-store")
+    assert not (tmp_path / "no-store").exists()
