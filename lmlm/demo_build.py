@@ -15,7 +15,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -25,39 +25,38 @@ logger = logging.getLogger(__name__)
 class DemoConfig:
     """Settings of the demo build; each field names its ``lmlm demo build`` flag."""
 
-    people: int = 1500
-    """people in the generated world (a tenth held out: facts in the store, no biography)"""
-    seed: int = 0
-    """world and training seed"""
-    variants: int = 2
-    """biographies per trained person"""
-    vocab_size: int = 1024
-    """BPE vocabulary of the demo tokenizer"""
-    preset: str = "tiny-2m"
-    """model preset for both models"""
-    epochs: float = 4.0
-    """passes over the corpus for each model"""
-    lr: float = 3e-3
-    """peak learning rate"""
-    batch_size: int = 16
-    """blocks per step"""
-    block_size: int = 256
-    """tokens per block"""
-    max_new_tokens: int = 48
-    """text tokens per evaluation prompt"""
-    eval_prompts: int = 300
-    """held-out prompts the build evaluates the LMLM on"""
+    people: int = field(
+        default=1500,
+        metadata={
+            "help": "people in the generated world (a tenth held out: facts in the store, no biography)"
+        },
+    )
+    seed: int = field(default=0, metadata={"help": "world and training seed"})
+    variants: int = field(default=2, metadata={"help": "biographies per trained person"})
+    vocab_size: int = field(default=1024, metadata={"help": "BPE vocabulary of the demo tokenizer"})
+    preset: str = field(default="tiny-2m", metadata={"help": "model preset for both models"})
+    epochs: float = field(default=4.0, metadata={"help": "passes over the corpus for each model"})
+    lr: float = field(default=3e-3, metadata={"help": "peak learning rate"})
+    batch_size: int = field(default=16, metadata={"help": "blocks per step"})
+    block_size: int = field(default=256, metadata={"help": "tokens per block"})
+    max_new_tokens: int = field(default=48, metadata={"help": "text tokens per evaluation prompt"})
+    eval_prompts: int = field(
+        default=300, metadata={"help": "held-out prompts the build evaluates the LMLM on"}
+    )
 
     def __post_init__(self) -> None:
-        for flag, value, ok in (
-            ("--people", self.people, self.people >= 10),
-            ("--vocab-size", self.vocab_size, self.vocab_size >= 257),
-            ("--epochs", self.epochs, self.epochs > 0),
-            ("--lr", self.lr, self.lr > 0),
-            ("--max-new-tokens", self.max_new_tokens, self.max_new_tokens >= 1),
+        for flag, value, ok, need in (
+            ("--people", self.people, self.people >= 10, ">= 10"),
+            ("--vocab-size", self.vocab_size, self.vocab_size >= 257, ">= 257"),
+            ("--epochs", self.epochs, self.epochs > 0, "> 0"),
+            ("--lr", self.lr, self.lr > 0, "> 0"),
+            ("--batch-size", self.batch_size, self.batch_size >= 1, ">= 1"),
+            ("--block-size", self.block_size, self.block_size >= 16, ">= 16"),
+            ("--max-new-tokens", self.max_new_tokens, self.max_new_tokens >= 1, ">= 1"),
+            ("--eval-prompts", self.eval_prompts, self.eval_prompts >= 1, ">= 1"),
         ):
             if not ok:
-                raise ValueError(f"{flag}: bad value {value!r}")
+                raise ValueError(f"{flag} must be {need}, got {value!r}")
 
 
 @dataclass(frozen=True)

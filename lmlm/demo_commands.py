@@ -32,18 +32,10 @@ def register(groups) -> None:
             "--" + f.name.replace("_", "-"),
             type=type(f.default),
             default=f.default,
-            help=_doc(DemoConfig, f.name),
+            help=f.metadata["help"],
         )
     add_output_flags(p, top=True)
     p.set_defaults(func=cmd_demo)
-
-
-def _doc(cls, name: str) -> str:
-    import inspect
-
-    source = inspect.getsource(cls)
-    after = source.split(f"    {name}:", 1)[1].split('"""')
-    return after[1].strip() if len(after) > 1 else ""
 
 
 def demo_queries(world_people: list[dict]) -> list[tuple[str, str, str]]:
