@@ -1,6 +1,6 @@
 """``lmlm data ...``: training data from the shell.
 
-* ``world``: write a generated world's corpus, triples, prompts and splits (``lmlm.train.world_data``).
+* ``world``: write a generated world's corpus, triples, prompts and splits (``lmlm.train.world.data``).
 * ``convert``: the paper's JSON, JSONL or a world directory to JSONL for pretraining, in the token
   format (``--to lmlm``), as raw text (``--to standard``) or in the annotated format.
 * ``clean``: drop documents by length, ratio, lookup density and duplicates; remove redundant lookups.
@@ -25,7 +25,7 @@ def register(groups) -> None:
         return p
 
     from lmlm.train.corpus import FORMATS, OUTPUTS, CleanConfig
-    from lmlm.train.world_data import WorldDataConfig
+    from lmlm.train.world.data import WorldDataConfig
 
     p = command(
         "world", cmd_world, "write a generated world: biographies with lookups, triples, prompts, splits"
@@ -74,7 +74,7 @@ def register(groups) -> None:
 
 
 def cmd_world(args) -> int:
-    from lmlm.train.world_data import WorldDataConfig, write_world
+    from lmlm.train.world.data import WorldDataConfig, write_world
 
     config = WorldDataConfig(
         people=args.people,

@@ -162,7 +162,7 @@ def _fresh_dir(path: Path) -> None:
 
 
 def _build_world(paths: DemoPaths, config: DemoConfig) -> None:
-    from lmlm.train.world_data import WorldDataConfig, write_world
+    from lmlm.train.world.data import WorldDataConfig, write_world
 
     _fresh_dir(paths.world)
     # Given + family names from fixed lists, so a tiny model learns to copy names rather than

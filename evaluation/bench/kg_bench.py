@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from lmlm.kg.facts import Triple
 from lmlm.kg.knowledge_graph import KnowledgeGraph, open_store
-from lmlm.kg.world import WorldConfig, generate_world
+from lmlm.train.world import WorldConfig, generate_world
 
 PEOPLE_PER_FACT = 1 / 6.3  # a generated person has about 6.3 facts (places and organisations add a few)
 

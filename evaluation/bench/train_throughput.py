@@ -37,7 +37,7 @@ from lmlm.train.masking import IGNORE_INDEX, encode_documents, pack_arrays
 from lmlm.train.presets import build_model, count_parameters
 from lmlm.train.pretrain import PretrainArgs, pretrain, token_loss_sum
 from lmlm.train.tokenizer import train_tokenizer
-from lmlm.train.world_data import WorldDataConfig, write_world
+from lmlm.train.world.data import WorldDataConfig, write_world
 
 logger = logging.getLogger(__name__)
 

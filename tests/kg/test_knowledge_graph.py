@@ -14,7 +14,7 @@ import pytest
 from lmlm.kg.errors import InputFormatError
 from lmlm.kg.facts import Triple
 from lmlm.kg.knowledge_graph import KnowledgeGraph
-from lmlm.kg.world import WorldConfig, generate_world
+from lmlm.train.world import WorldConfig, generate_world
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_neighbourhood_graph(kg):
 IMPORT_SCRIPT = """
 import sys
 from lmlm.kg.knowledge_graph import open_store
-from lmlm.kg.world import WorldConfig, generate_world
+from lmlm.train.world import WorldConfig, generate_world
 store = open_store(sys.argv[1])
 triples = generate_world(WorldConfig(people=60000, seed=7)).triples
 def slow():

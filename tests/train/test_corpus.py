@@ -23,7 +23,7 @@ from lmlm.train.corpus import (
     standard_text,
     write_documents,
 )
-from lmlm.train.world_data import WorldDataConfig, write_world
+from lmlm.train.world.data import WorldDataConfig, write_world
 
 PAPER = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lmlm-paper"
 PAPER_FILES = [
@@ -265,7 +265,7 @@ def test_strict_loading_names_the_one_broken_call_of_the_paper_files():
 
 def test_data_modules_do_not_import_torch():
     code = (
-        "import sys, lmlm.train.corpus, lmlm.train.world_data, lmlm.data_commands;"
+        "import sys, lmlm.train.corpus, lmlm.train.world.data, lmlm.data_commands;"
         "heavy = [m for m in ('torch', 'transformers', 'tokenizers') if m in sys.modules];"
         "assert not heavy, heavy"
     )

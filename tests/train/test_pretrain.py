@@ -234,7 +234,7 @@ def _json_out(capsys) -> dict:
 
 @pytest.mark.slow
 def test_cli_trains_tokenizer_and_model_on_a_world(tmp_path, capsys):
-    from lmlm.train.world_data import WorldDataConfig, write_world
+    from lmlm.train.world.data import WorldDataConfig, write_world
 
     world = tmp_path / "world"
     write_world(world, WorldDataConfig(people=8, variants=1))

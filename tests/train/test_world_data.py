@@ -13,10 +13,10 @@ import pytest
 
 from lmlm.kg.formats import read_jsonl
 from lmlm.kg.syntax import parse_annotated, strip_lookups
-from lmlm.kg.world import PRONOUNS, WorldConfig, generate_world
-from lmlm.train import world_data
-from lmlm.train.biographies import CLOZE_PROMPTS, OPENING_PROMPTS, SENTENCES, SLOTS
-from lmlm.train.world_data import FORGET_SPLITS, WorldDataConfig, write_world
+from lmlm.train.world import PRONOUNS, WorldConfig, generate_world
+from lmlm.train.world import data as world_data
+from lmlm.train.world.biographies import CLOZE_PROMPTS, OPENING_PROMPTS, SENTENCES, SLOTS
+from lmlm.train.world.data import FORGET_SPLITS, WorldDataConfig, write_world
 
 CONFIG = WorldDataConfig(people=150, seed=3, variants=3)
 

@@ -38,9 +38,9 @@ from typing import IO
 from tqdm.auto import tqdm
 
 from lmlm.kg.facts import Triple
-from lmlm.kg.world import Person, World, WorldConfig, generate_world
 
 from .biographies import CLOZE_PROMPTS, OPENING_PROMPTS, QUESTIONS, write_biography
+from .people import Person, World, WorldConfig, generate_world
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .facts import Triple
+from lmlm.kg.facts import Triple
 
 _SYLLABLES = [
     "ka",

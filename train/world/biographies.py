@@ -25,7 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lmlm.kg.syntax import format_annotated_call
-from lmlm.kg.world import Person
+
+from .people import Person
 
 SLOTS = {
     "DOB": "Date of birth",
