@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import json
 import logging
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +24,8 @@ from lmlm.kg.syntax import (
     strip_lookups,
     to_pretraining_text,
 )
+from tests.paper_data import PAPER_DATA
 
-PAPER_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lmlm-paper"
 logger = logging.getLogger(__name__)
 
 # A piece of the paper's released generation (examples_LMLM-llama2-382M.json), spacing as released.

@@ -24,8 +24,9 @@ from lmlm.train.corpus import (
     write_documents,
 )
 from lmlm.train.world.data import WorldDataConfig, write_world
+from tests.paper_data import PAPER_DATA
 
-PAPER = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lmlm-paper"
+PAPER = PAPER_DATA
 PAPER_FILES = [
     "dwiki-eval100_chatgpt_gpt4o-v7.1_cleaned.json",
     "dwiki-eval1k_annotator_llama-v6.1_cleaned.json",
@@ -265,7 +266,7 @@ def test_strict_loading_names_the_one_broken_call_of_the_paper_files():
 
 def test_data_modules_do_not_import_torch():
     code = (
-        "import sys, lmlm.train.corpus, lmlm.train.world.data, lmlm.data_commands;"
+        "import sys, lmlm.train.corpus, lmlm.train.world.data, lmlm.cli.data;"
         "heavy = [m for m in ('torch', 'transformers', 'tokenizers') if m in sys.modules];"
         "assert not heavy, heavy"
     )

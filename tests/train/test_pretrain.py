@@ -208,7 +208,7 @@ def test_bad_inputs_fail_before_training(assets, tmp_path):
 def test_cli_commands_build_without_torch():
     code = (
         "import argparse, sys\n"
-        "from lmlm import train_commands\n"
+        "from lmlm.cli import train as train_commands\n"
         "p = argparse.ArgumentParser(); train_commands.register(p.add_subparsers())\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
@@ -220,7 +220,7 @@ def test_cli_commands_build_without_torch():
 
 
 def _cli(argv: list[str]) -> int:
-    from lmlm import train_commands
+    from lmlm.cli import train as train_commands
 
     parser = argparse.ArgumentParser()
     train_commands.register(parser.add_subparsers(dest="group", required=True))

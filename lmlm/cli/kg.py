@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from lmlm.cli import add_output_flags, print_json
+from lmlm.cli.common import add_output_flags, print_json
 from lmlm.kg.formats import FORMATS
 from lmlm.kg.knowledge_graph import KnowledgeGraph, is_neo4j_uri
 from lmlm.kg.resolver import FALLBACKS, MODES, ResolverConfig

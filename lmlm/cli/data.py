@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from lmlm.cli import add_output_flags, print_json
+from lmlm.cli.common import add_output_flags, print_json
 
 
 def register(groups) -> None:

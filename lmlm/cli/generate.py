@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from lmlm.cli import add_output_flags, print_json
+from lmlm.cli.common import add_output_flags, print_json
 
 
 def register(groups) -> None:

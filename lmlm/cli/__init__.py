@@ -7,7 +7,6 @@ project's own family print as one line on stderr (exit 1), never as a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -17,22 +16,8 @@ from lmlm.kg.errors import KnowledgeGraphError
 logger = logging.getLogger("lmlm")
 
 
-def add_output_flags(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
-    """``--json`` on the group and on each command (either place works)."""
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=False if top else argparse.SUPPRESS,
-        help="print machine-readable JSON instead of text",
-    )
-
-
-def print_json(obj) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=None, default=str))
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from lmlm import data_commands, demo_commands, generate_commands, kg_commands, train_commands
+    from lmlm.cli import data, demo, generate, kg, train
 
     parser = argparse.ArgumentParser(
         prog="lmlm",
@@ -40,11 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, WARNING, ...)")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
-    kg_commands.register(groups)
-    data_commands.register(groups)
-    demo_commands.register(groups)
-    train_commands.register(groups)
-    generate_commands.register(groups)
+    kg.register(groups)
+    data.register(groups)
+    demo.register(groups)
+    train.register(groups)
+    generate.register(groups)
     return parser
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from lmlm.cli import add_output_flags, print_json
+from lmlm.cli.common import add_output_flags, print_json
 from lmlm.train.presets import PRESETS
 from lmlm.train.pretrain_args import add_pretrain_arguments, args_from_namespace
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import pytest
 
-from lmlm import data_commands
+from lmlm.cli import data as data_commands
 from lmlm.cli import main
 from lmlm.kg.errors import InputFormatError
 from lmlm.kg.syntax import LOOKUP_TOKENS
 from lmlm.train.corpus import load_documents
+from tests.paper_data import PAPER_DATA
 
-PAPER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lmlm-paper"
+PAPER = PAPER_DATA
 SQUAD_EVAL = PAPER / "squad-eval100_chatgpt_gpt4o-v7.1_cleaned.json"
 
 

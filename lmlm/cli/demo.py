@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from lmlm.cli import add_output_flags, print_json
+from lmlm.cli.common import add_output_flags, print_json
 
 
 def register(groups) -> None:
