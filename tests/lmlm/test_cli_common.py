@@ -1,0 +1,82 @@
+"""Flags made from dataclasses, and the inverse."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pytest
+
+from lmlm.cli.common import add_dataclass_arguments, dataclass_from_args, dataclass_to_argv
+
+
+@dataclass(frozen=True)
+class ExampleArgs:
+    out_dir: str = field(metadata={"help": "where outputs go", "flags": ("--out",)})
+    mode: Literal["lmlm", "standard"] = field(default="lmlm", metadata={"help": "what to train"})
+    steps: int = field(default=10, metadata={"help": "optimizer steps"})
+    lr: float = field(default=1e-3, metadata={"help": "learning rate"})
+    resume: bool = field(default=False, metadata={"help": "continue a run"})
+    max_lookups: int | None = field(default=None, metadata={"help": "lookups per row"})
+    data: tuple[str, ...] = field(default=(), metadata={"help": "input files"})
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise ValueError(f"--steps must be >= 1, got {self.steps}")
+
+
+def parser_for(cls, **kwargs) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    add_dataclass_arguments(parser, cls, **kwargs)
+    return parser
+
+
+def test_flags_parse_into_the_dataclass_with_types_and_defaults():
+    args = parser_for(ExampleArgs).parse_args(
+        ["--out", "runs/a", "--steps", "5", "--resume", "--data", "x", "y"]
+    )
+    built = dataclass_from_args(ExampleArgs, args)
+    assert built == ExampleArgs("runs/a", "lmlm", 5, 1e-3, True, None, ("x", "y"))
+
+
+def test_literal_becomes_choices_and_required_field_is_required():
+    parser = parser_for(ExampleArgs)
+    with pytest.raises(argparse.ArgumentError):
+        parser.parse_args(["--out", "o", "--mode", "other"])
+    with pytest.raises(SystemExit):  # argparse exits on a missing required flag
+        parser.parse_args([])
+
+
+def test_help_comes_from_field_metadata_with_defaults(capsys):
+    parser_for(ExampleArgs).print_help()
+    text = capsys.readouterr().out
+    assert "optimizer steps (default: 10)" in text
+    assert "--no-resume" in text and "{lmlm,standard}" in text
+
+
+def test_validation_error_of_post_init_reaches_the_caller():
+    args = parser_for(ExampleArgs).parse_args(["--out", "o", "--steps", "0"])
+    with pytest.raises(ValueError, match="--steps must be >= 1, got 0"):
+        dataclass_from_args(ExampleArgs, args)
+
+
+def test_excluded_fields_keep_their_defaults_and_overrides_win():
+    parser = parser_for(ExampleArgs, exclude=("lr",), defaults={"steps": 7})
+    args = parser.parse_args(["--out", "o"])
+    assert not hasattr(args, "lr")
+    built = dataclass_from_args(ExampleArgs, args, mode="standard")
+    assert (built.lr, built.steps, built.mode) == (1e-3, 7, "standard")
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        ExampleArgs("o"),
+        ExampleArgs("runs/b", "standard", 3, 0.5, True, 2, ("a", "b c")),
+    ],
+)
+def test_to_argv_is_the_inverse_of_parsing(instance):
+    argv = dataclass_to_argv(instance)
+    parsed = dataclass_from_args(ExampleArgs, parser_for(ExampleArgs).parse_args(argv))
+    assert parsed == instance
