@@ -230,7 +230,7 @@ def main(argv=None) -> int:
     shutil.rmtree(store_dir, ignore_errors=True)
     with KnowledgeGraph(open_store(store_dir)) as kg:
         kg.import_triples(triples)
-        kg.build_index(show_progress=True)
+        kg.build_fuzzy_index(show_progress=True)
         results = {}
         for name, config in tqdm(SETTINGS, desc="settings"):
             results[name] = evaluate(kg, queries, config)

@@ -12,15 +12,18 @@ from .errors import (
     StoreUnavailableError,
 )
 from .facts import Alias, Fact, Triple, make_fact_id, normalize_key
+from .fuzzy_index import FuzzyIndex
 from .knowledge_graph import KnowledgeGraph, LeakCandidate, open_store
-from .resolver import Resolution, Resolver, ResolverConfig
+from .resolver import LookupPath, Resolution, Resolver, ResolverConfig
 from .store import Change, ImportReport, KnowledgeStore, StoreStats
+from .vector_index import VectorIndex
 
 __all__ = [
     "Alias",
     "Change",
     "Fact",
     "FactNotFoundError",
+    "FuzzyIndex",
     "FuzzyIndexError",
     "ImportReport",
     "InputFormatError",
@@ -29,12 +32,14 @@ __all__ = [
     "KnowledgeStore",
     "KnowledgeStoreError",
     "LeakCandidate",
+    "LookupPath",
     "Resolution",
     "Resolver",
     "ResolverConfig",
     "StoreStats",
     "StoreUnavailableError",
     "Triple",
+    "VectorIndex",
     "make_fact_id",
     "normalize_key",
     "open_store",

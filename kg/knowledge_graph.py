@@ -14,13 +14,21 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .facts import Fact, Triple
+from .fuzzy_index import FuzzyIndex
 from .resolver import Resolution, Resolver, ResolverConfig
 from .store import Change, ImportReport, KnowledgeStore
+from .vector_index import COMPRESSED_KIND, KIND_ALIASES, KINDS
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
 
 logger = logging.getLogger(__name__)
 
+AUTO_INDEX_KIND = "auto"
+INDEX_KINDS = (AUTO_INDEX_KIND, *KINDS, *KIND_ALIASES)  # what ``index_kind`` and ``--index-kind`` take
 AUTO_COMPRESS_FACTS = 100_000  # flat search costs ~15 ms per query at 100k keys, ~150 ms at 1M
 NEO4J_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 
@@ -66,7 +74,18 @@ class LeakCandidate:
 
 
 class KnowledgeGraph:
-    """A store, its fuzzy index (loaded on first fuzzy use) and resolvers over them."""
+    """A store, its fuzzy index (loaded on first fuzzy use) and resolvers over them.
+
+    Args:
+        store: the knowledge store (:func:`open_store` makes one from a path or URI).
+        index_dir: where the fuzzy index lives (default: :func:`default_index_dir`).
+        embedding_model: a sentence-transformers model directory or hub name for the fuzzy index;
+            ``None`` is the bundled all-MiniLM-L6-v2. Ignored when ``embedder`` is given.
+        index_kind: ``"auto"`` (flat below ``AUTO_COMPRESS_FACTS`` facts, compressed above), or one
+            of :data:`lmlm.kg.vector_index.KINDS` and their aliases, for a newly built index.
+        embedder: an :class:`~lmlm.kg.embedding.Embedder` to use instead of the process-wide shared
+            one (benchmarks pass one with the query cache off).
+    """
 
     def __init__(
         self,
@@ -74,14 +93,19 @@ class KnowledgeGraph:
         *,
         index_dir: str | Path | None = None,
         embedding_model: str | None = None,
-        index_kind: str = "auto",
+        index_kind: str = AUTO_INDEX_KIND,
+        embedder: Embedder | None = None,
     ):
+        if index_kind not in INDEX_KINDS:
+            raise ValueError(f"index_kind must be one of {', '.join(INDEX_KINDS)}; got {index_kind!r}")
+        if embedder is not None and embedding_model is not None:
+            raise ValueError("give embedding_model or embedder, not both")
         self.store = store
         self.index_dir = Path(index_dir) if index_dir else default_index_dir(store)
-        self.embedding_model = embedding_model
+        self.embedding_model = embedder.name if embedder is not None else embedding_model
         self.index_kind = index_kind
-        self._index = None
-        self._embedder = None
+        self._fuzzy_index: FuzzyIndex | None = None
+        self._embedder = embedder
 
     @classmethod
     def open(cls, location: str | os.PathLike | None = None, **kwargs) -> KnowledgeGraph:
@@ -98,39 +122,49 @@ class KnowledgeGraph:
 
     # ---------------------------------------------------------------- fuzzy index
     @property
-    def embedder(self):
+    def embedder(self) -> Embedder:
+        """The injected embedder, else one shared by every graph in the process that names the same model."""
         if self._embedder is None:
             self._embedder = shared_embedder(self.embedding_model)
         return self._embedder
 
     @property
-    def index_loaded(self) -> bool:
-        return self._index is not None
+    def fuzzy_index_loaded(self) -> bool:
+        return self._fuzzy_index is not None
 
     def _new_index_kind(self) -> str:
         """``auto``: flat (exact search) below AUTO_COMPRESS_FACTS facts, the compressed kind above."""
-        if self.index_kind != "auto":
+        if self.index_kind != AUTO_INDEX_KIND:
             return self.index_kind
-        return "compressed" if self.store.count() >= AUTO_COMPRESS_FACTS else "flat"
+        return COMPRESSED_KIND if self.store.count() >= AUTO_COMPRESS_FACTS else "flat"
 
-    def index(self, *, show_progress: bool = False):
-        """The fuzzy index, loaded (and brought up to date with the store) on first use. A saved
-        index keeps the kind it was built with; ``build_index(rebuild=True)`` chooses again."""
-        if self._index is None:
-            from .key_index import KeyIndex
+    @property
+    def fuzzy_index(self) -> FuzzyIndex:
+        """The fuzzy index, loaded and brought up to date with the store on first use.
 
-            self._index = KeyIndex.open(self.index_dir, self.embedder, self._new_index_kind())
-        self._index.sync(self.store, show_progress=show_progress)
-        return self._index
+        This graph's edits reach it in the same call; edits made through another handle reach it
+        when a resolver next resolves, or with ``kg.fuzzy_index.sync(kg.store)``. A saved index
+        keeps the kind it was built with; ``build_fuzzy_index(rebuild=True)`` chooses again.
+        """
+        if self._fuzzy_index is None:
+            self._fuzzy_index = self._load_fuzzy_index()
+        return self._fuzzy_index
 
-    def build_index(self, *, rebuild: bool = False, show_progress: bool = False) -> int:
-        """Bring the fuzzy index up to date (from scratch with ``rebuild``) and save it."""
-        index = self.index(show_progress=show_progress) if not rebuild else None
+    def _load_fuzzy_index(self, *, show_progress: bool = False) -> FuzzyIndex:
+        index = FuzzyIndex.open(self.index_dir, self.embedder, self._new_index_kind())
+        index.sync(self.store, show_progress=show_progress)
+        return index
+
+    def build_fuzzy_index(self, *, rebuild: bool = False, show_progress: bool = False) -> int:
+        """Bring the fuzzy index up to date (from scratch with ``rebuild``), save it, and return
+        how many keys it holds."""
         if rebuild:
-            from .key_index import KeyIndex
-
-            self._index = KeyIndex(self.index_dir, self.embedder, self._new_index_kind())
-            return self._index.rebuild(self.store, show_progress=show_progress)
+            self._fuzzy_index = FuzzyIndex(self.index_dir, self.embedder, self._new_index_kind())
+            return self._fuzzy_index.rebuild(self.store, show_progress=show_progress)
+        if self._fuzzy_index is None:
+            self._fuzzy_index = self._load_fuzzy_index(show_progress=show_progress)
+        index = self._fuzzy_index
+        index.sync(self.store, show_progress=show_progress)
         if index.dirty:
             index.save()
         return len(index.entries)
@@ -138,7 +172,7 @@ class KnowledgeGraph:
     def resolver(self, config: ResolverConfig | None = None, **options) -> Resolver:
         """A resolver over this graph; the fuzzy index loads on its first exact miss."""
         config = config or ResolverConfig(**options)
-        return Resolver(self.store, self.index if config.fuzzy else None, config)
+        return Resolver(self.store, (lambda: self.fuzzy_index) if config.fuzzy else None, config)
 
     def lookup(self, entity: str, relation: str, config: ResolverConfig | None = None) -> Resolution:
         """Resolve one lookup. The embedding model and the index load only if the exact path misses."""
@@ -193,8 +227,8 @@ class KnowledgeGraph:
         return self._after_edit(self.store.undo(change_id))
 
     def _after_edit(self, change: Change | None = None) -> Change | None:
-        if self._index is not None:
-            self._index.sync(self.store)
+        if self._fuzzy_index is not None:
+            self._fuzzy_index.sync(self.store)
         return change
 
     # ---------------------------------------------------------------- audits and views
@@ -204,7 +238,8 @@ class KnowledgeGraph:
         forgotten = {f.key: f for f in change.removed}
         if not forgotten:
             return []
-        index = self.index()
+        index = self.fuzzy_index
+        index.sync(self.store)
         queries = [f"{f.entity} {f.relation}" for f in forgotten.values()]
         found: dict[tuple[str, str], LeakCandidate] = {}
         for row in index.search_keys(queries, k=k):
@@ -220,9 +255,9 @@ class KnowledgeGraph:
         """Store invariants, and whether the fuzzy index agrees with the store (if it exists)."""
         problems = self.store.check()
         if with_index or (
-            with_index is None and (self._index is not None or (self.index_dir / "meta.json").exists())
+            with_index is None and (self._fuzzy_index is not None or (self.index_dir / "meta.json").exists())
         ):
-            problems += self.index().check(self.store)
+            problems += self.fuzzy_index.check(self.store)
         return problems
 
     def neighbourhood(self, entity: str, depth: int = 1, *, limit: int = 500):
@@ -266,7 +301,7 @@ def _add_fact_edge(graph, fact: Fact) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def shared_embedder(model: str | None = None):
+def shared_embedder(model: str | None = None) -> Embedder:
     """One loaded embedding model per name in a process (the app and tests open many graphs)."""
     from .embedding import Embedder
 

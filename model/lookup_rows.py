@@ -42,10 +42,10 @@ class LookupRows:
             raise ValueError(
                 "lookup decoding needs a lookup function (a resolver); or pass enable_lookup=False"
             )
-        if self.args.fallback == "top1" and lookup_fn is not None:
-            if not hasattr(lookup_fn, "with_fallback"):
-                raise ValueError("fallback 'top1' needs a resolver that ranks candidates (lmlm.kg.Resolver)")
-            lookup_fn = lookup_fn.with_fallback("top1")
+        # The miss policy is the resolver's (lmlm.kg.ResolverConfig.fallback); top1 here only checks it.
+        policy = getattr(getattr(lookup_fn, "config", None), "fallback", None)
+        if self.args.fallback == "top1" and lookup_fn is not None and policy != "top1":
+            raise ValueError("fallback 'top1' is the resolver's policy: pass kg.resolver(fallback='top1')")
         self.lookup_fn = lookup_fn
         self._value_cache: dict[str, list[int]] = {}
 

@@ -51,9 +51,6 @@ class TimedResolver:
             self.calls += 1
             self.queries += len(lookups)
 
-    def with_fallback(self, policy):
-        return self
-
 
 class Script(LogitsProcessor):
     """Forces, for each row, the token the demo model wrote at that position (EOS past the end)."""

@@ -32,7 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lmlm.kg.embedding import Embedder, default_model_path
-from lmlm.kg.fuzzy import COMPRESSED_KIND, FuzzyIndex
+from lmlm.kg.vector_index import COMPRESSED_KIND, VectorIndex
 
 PAPER_DATABASE = Path("/work/shared/data/lmlm-paper/dwiki-eval100-annotator_database.json")
 
@@ -426,7 +426,7 @@ def bench_size(
     out: dict = {"keys": n}
     top1: dict[str, np.ndarray] = {}
     for kind in ("flat", args.compressed_kind):
-        index = FuzzyIndex(embedder, kind)
+        index = VectorIndex(embedder, kind)
         start = time.perf_counter()
         index.add_vectors(ids, vecs)  # one call: a compressed index sizes its lists for what it is given
         add_s = time.perf_counter() - start
@@ -442,7 +442,7 @@ def bench_size(
             index.save(tmp)
             save_s = time.perf_counter() - start
             start = time.perf_counter()
-            FuzzyIndex.load(tmp, embedder)
+            VectorIndex.load(tmp, embedder)
             load_s = time.perf_counter() - start
         out[kind] = {
             "storage": index.storage,

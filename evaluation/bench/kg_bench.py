@@ -91,9 +91,9 @@ def reworded(relation: str) -> str:
 
 def bench_fuzzy(kg: KnowledgeGraph, triples: list[Triple], rng: random.Random, n_queries: int) -> dict:
     start = time.perf_counter()
-    keys = kg.build_index(rebuild=True, show_progress=True)
+    keys = kg.build_fuzzy_index(rebuild=True, show_progress=True)
     build_s = time.perf_counter() - start
-    index = kg.index()
+    index = kg.fuzzy_index
     sample = rng.sample(triples, min(n_queries, len(triples)))
     out = {"keys": keys, "index_build_s": round(build_s, 1), "index_build_keys_per_s": round(keys / build_s)}
     for mode in ("structured", "flat"):

@@ -71,7 +71,11 @@ def cmd_generate(args) -> int:
 
     prompts = _prompts(args)
     model_path, store = _defaults(args)
-    model = load_lmlm(model_path, store)
+    from lmlm.kg import ResolverConfig
+
+    # the miss policy is the resolver's; "unknown" stays the decoder's unknown_value on a miss
+    policy = ResolverConfig(fallback="top1") if args.fallback == "top1" else None
+    model = load_lmlm(model_path, store, resolver_config=policy)
     try:
         model.to(args.device)
         options = dict(

@@ -154,7 +154,7 @@ def cmd_import(args) -> int:
                 if len(problems) > 20:
                     print(f"  ... and {len(problems) - 20} more skipped calls", file=sys.stderr)
         if not args.no_index:
-            kg.build_index(show_progress=not args.json)
+            kg.build_fuzzy_index(show_progress=not args.json)
         if args.json:
             print_json(out)
     return 0
@@ -270,7 +270,7 @@ def cmd_check(args) -> int:
     with open_graph(args) as kg:
         problems = kg.check()
         if problems and args.repair:
-            kg.build_index(rebuild=True)
+            kg.build_fuzzy_index(rebuild=True)
             problems = kg.check()
         emit(
             args,
@@ -320,7 +320,7 @@ def cmd_graph(args) -> int:
 
 def cmd_index(args) -> int:
     with open_graph(args) as kg:
-        keys = kg.build_index(rebuild=args.rebuild, show_progress=not args.json)
+        keys = kg.build_fuzzy_index(rebuild=args.rebuild, show_progress=not args.json)
         emit(args, {"keys": keys, "directory": str(kg.index_dir)}, f"{keys} keys indexed in {kg.index_dir}")
     return 0
 

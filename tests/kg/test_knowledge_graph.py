@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from lmlm.kg.errors import InputFormatError
+from lmlm.kg.errors import FuzzyIndexError, InputFormatError
 from lmlm.kg.facts import Triple
 from lmlm.kg.knowledge_graph import KnowledgeGraph
 from lmlm.train.world import WorldConfig, generate_world
@@ -68,25 +68,25 @@ def test_index_follows_edits_and_survives_reopen(kg, store, tmp_path):
     kg.import_triples(
         [Triple("Ada Lovelace", "Occupation", "Mathematician"), Triple("Alan Turing", "Field", "Logic")]
     )
-    assert kg.build_index() == 2
+    assert kg.build_fuzzy_index() == 2
     kg.set_fact("Grace Hopper", "Occupation", "Computer scientist")
     kg.forget("Alan Turing")
     assert kg.check() == []
     # a fresh graph object reads the saved index and replays the changes made since
     again = KnowledgeGraph(store, index_dir=tmp_path / "index")
-    index = again.index()
+    index = again.fuzzy_index
     assert sorted(e.entity for e in index.entries.values()) == ["Ada Lovelace", "Grace Hopper"]
     assert again.check() == []
 
 
 def test_rebuild_repairs_a_damaged_index(kg, tmp_path):
     kg.import_triples([Triple("Ada Lovelace", "Occupation", "Mathematician")])
-    kg.build_index()
+    kg.build_fuzzy_index()
     (tmp_path / "index" / "entries.jsonl").write_text("not json\n")
     fresh = KnowledgeGraph(kg.store, index_dir=tmp_path / "index")
-    with pytest.raises(Exception, match="damaged index"):
-        fresh.index()
-    assert fresh.build_index(rebuild=True) == 1
+    with pytest.raises(FuzzyIndexError, match="damaged index"):
+        _ = fresh.fuzzy_index
+    assert fresh.build_fuzzy_index(rebuild=True) == 1
     assert fresh.check() == []
 
 

@@ -153,7 +153,7 @@ def test_top1_fallback_answers_a_misspelt_name_with_the_nearest_fact(model, kg, 
     name = prompts[0].split(" was ")[0].split(" works ")[0].split(" studied ")[0]
     misspelt = name[:-1] + ("x" if name[-1] != "x" else "y")
     args = DecodingArgs(max_new_tokens=16, fallback="top1")
-    top1 = LookupDecoder(model, model.lmlm_tokenizer, kg.resolver(), args)
+    top1 = LookupDecoder(model, model.lmlm_tokenizer, kg.resolver(fallback="top1"), args)
     out = top1.generate([prompts[0].replace(name, misspelt)])[0]
     assert out.lookups and all(r.value != "unknown" and r.path in ("exact", "fuzzy") for r in out.lookups)
 

@@ -1,6 +1,7 @@
-"""The fuzzy side of a store: FAISS indexes over its keys, kept in step with its change log.
+"""The fuzzy index of a store: two vector indexes over its keys, kept in step with its change log.
 
-Two indexes live side by side in one directory:
+:class:`FuzzyIndex` is what the CLI and the README call "the fuzzy index". It holds two
+:class:`~lmlm.kg.vector_index.VectorIndex` (one FAISS index each), side by side in one directory:
 
 - ``keys``: one vector per (entity, relation) key, text ``"{entity} {relation}"`` (the paper's
   ``flat`` mode);
@@ -25,12 +26,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import FuzzyIndexError
 from .facts import Fact
 from .store import Change, Key, KnowledgeStore
+from .vector_index import VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +59,23 @@ class KeyEntry:
         return f"{self.entity} {self.relation}"
 
 
-class KeyIndex:
-    """FAISS indexes over a store's keys. Build with :meth:`open`, keep current with :meth:`sync`."""
+class KeyHit(NamedTuple):
+    """A nearest (entity, relation) key and its cosine to the query."""
+
+    entry: KeyEntry
+    score: float
+
+
+class EntityHit(NamedTuple):
+    """A nearest subject entity (its normalised key) and its cosine to the query."""
+
+    entity_key: str
+    score: float
+
+
+class FuzzyIndex:
+    """Vector indexes over a store's keys and subject entities. Build with :meth:`open`, keep
+    current with :meth:`sync`."""
 
     def __init__(self, directory: Path, embedder, kind: str = "flat"):
         self.directory = Path(directory)
@@ -76,17 +94,15 @@ class KeyIndex:
 
     # ---------------------------------------------------------------- opening and saving
     @classmethod
-    def open(cls, directory: str | Path, embedder, kind: str = "flat") -> KeyIndex:
+    def open(cls, directory: str | Path, embedder, kind: str = "flat") -> FuzzyIndex:
         """Load the index in ``directory``, or an empty one if there is none (call :meth:`sync`)."""
-        from .fuzzy import FuzzyIndex
-
         index = cls(Path(directory), embedder, kind)
         meta_path = index.directory / "meta.json"
         if not meta_path.exists() and (index.directory.parent / (index.directory.name + ".old")).exists():
             os.replace(index.directory.parent / (index.directory.name + ".old"), index.directory)
         if not meta_path.exists():
-            index._keys = FuzzyIndex(embedder, kind)
-            index._entities = FuzzyIndex(embedder, kind)
+            index._keys = VectorIndex(embedder, kind)
+            index._entities = VectorIndex(embedder, kind)
             return index
         try:
             meta = json.loads(meta_path.read_text())
@@ -96,8 +112,8 @@ class KeyIndex:
                 )
             index.kind = meta["kind"]
             index.applied_change_id = int(meta["applied_change_id"])
-            index._keys = FuzzyIndex.load(index.directory / "keys", embedder)
-            index._entities = FuzzyIndex.load(index.directory / "entities", embedder)
+            index._keys = VectorIndex.load(index.directory / "keys", embedder)
+            index._entities = VectorIndex.load(index.directory / "entities", embedder)
             with open(index.directory / "entries.jsonl", encoding="utf-8") as fh:
                 for line in fh:
                     index._remember(KeyEntry(*json.loads(line)))
@@ -172,15 +188,13 @@ class KeyIndex:
 
     def rebuild(self, store: KnowledgeStore, *, show_progress: bool = False) -> int:
         """Index every key of the store from scratch and save."""
-        from .fuzzy import FuzzyIndex
-
         last = store.last_change_id()
         self.entries.clear()
         self.entity_names.clear()
         self._entity_by_id.clear()
         self.relations_of.clear()
-        self._keys = FuzzyIndex(self.embedder, self.kind)
-        self._entities = FuzzyIndex(self.embedder, self.kind)
+        self._keys = VectorIndex(self.embedder, self.kind)
+        self._entities = VectorIndex(self.embedder, self.kind)
         newest: dict[Key, Fact] = {}
         for fact in store.iter_facts():
             newest[fact.key] = fact
@@ -249,18 +263,19 @@ class KeyIndex:
             self._entities.remove(np.array(gone_entities, dtype=np.int64))
 
     # ---------------------------------------------------------------- searching
-    def search_keys(self, texts: Sequence[str], k: int = 1) -> list[list[tuple[KeyEntry, float]]]:
+    def search_keys(self, texts: Sequence[str], k: int = 1) -> list[list[KeyHit]]:
         """Nearest (entity, relation) keys of each query text, best first."""
         hits = self._keys.search(list(texts), k=k) if len(self.entries) else [[] for _ in texts]
-        return [[(self.entries[h.id], h.score) for h in row if h.id in self.entries] for row in hits]
+        return [[KeyHit(self.entries[h.id], h.score) for h in row if h.id in self.entries] for row in hits]
 
-    def search_entities(self, names: Sequence[str], k: int = 1) -> list[list[tuple[str, float]]]:
+    def search_entities(self, names: Sequence[str], k: int = 1) -> list[list[EntityHit]]:
         """Nearest subject entity keys of each name, best first."""
         if not self.entity_names:
             return [[] for _ in names]
         rows = self._entities.search(list(names), k=k)
         return [
-            [(self._entity_by_id[h.id], h.score) for h in row if h.id in self._entity_by_id] for row in rows
+            [EntityHit(self._entity_by_id[h.id], h.score) for h in row if h.id in self._entity_by_id]
+            for row in rows
         ]
 
     def relation_vectors(self, relation_keys: Sequence[str]) -> np.ndarray:
