@@ -1,3 +1,3 @@
 // One change record.
 MATCH (c:Change {id: $id})
-RETURN properties(c) AS change
+RETURN c {.id, .op, .summary, .created_at, .undoes, .undone_by, .added_count, .payload} AS change

@@ -1,6 +1,6 @@
 // Up to $limit changes with id > $since, oldest first.
 MATCH (c:Change)
 WHERE c.id > $since
-RETURN properties(c) AS change
+RETURN c {.id, .op, .summary, .created_at, .undoes, .undone_by, .added_count, .payload} AS change
 ORDER BY c.id
 LIMIT $limit

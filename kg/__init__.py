@@ -6,6 +6,7 @@ Importing this package never imports torch: the embedding model loads on first f
 from .errors import (
     FactNotFoundError,
     FuzzyIndexError,
+    ImportInterruptedError,
     InputFormatError,
     KnowledgeGraphError,
     KnowledgeStoreError,
@@ -25,6 +26,7 @@ __all__ = [
     "FactNotFoundError",
     "FuzzyIndex",
     "FuzzyIndexError",
+    "ImportInterruptedError",
     "ImportReport",
     "InputFormatError",
     "KnowledgeGraph",

@@ -5,6 +5,11 @@ Library code raises these; the CLI turns them into one-line messages without a t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .store import ImportReport
+
 
 class KnowledgeGraphError(Exception):
     """Base class of every error raised by ``lmlm.kg``."""
@@ -16,6 +21,20 @@ class KnowledgeStoreError(KnowledgeGraphError):
 
 class StoreUnavailableError(KnowledgeStoreError):
     """The store cannot be reached or opened (server down, wrong password, unreadable path)."""
+
+
+class ImportInterruptedError(KnowledgeStoreError):
+    """A bulk import stopped part-way: reading the input failed, a write failed, or it was
+    interrupted (Ctrl-C). The cause is chained (``from``).
+
+    ``report`` is the :class:`~lmlm.kg.store.ImportReport` so far: ``read`` rows, and what stayed
+    committed. The embedded store commits all or nothing, so nothing stays (``change_id`` is None);
+    Neo4j keeps the ``committed_batches`` it wrote, which ``undo(report.change_id)`` removes.
+    """
+
+    def __init__(self, message: str, report: ImportReport):
+        super().__init__(message)
+        self.report = report
 
 
 class FactNotFoundError(KnowledgeGraphError):

@@ -18,7 +18,6 @@ import one transaction per batch.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -27,11 +26,15 @@ from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
 from hashlib import blake2b
+from typing import TYPE_CHECKING
 
 from .cypher_queries import load_query, load_statements
-from .errors import FactNotFoundError, KnowledgeStoreError, StoreUnavailableError
+from .errors import FactNotFoundError, ImportInterruptedError, KnowledgeStoreError, StoreUnavailableError
 from .facts import Alias, Fact, Triple, fact_id_from_keys, normalize_key
 from .store import Change, ChangeDraft, ImportReport, Key, KnowledgeStore, StoreStats
+
+if TYPE_CHECKING:
+    import neo4j
 
 logger = logging.getLogger(__name__)
 
@@ -48,29 +51,63 @@ def key_hash(key: str) -> str:
 
 
 class Neo4jStore(KnowledgeStore):
-    """Facts in a Neo4j database. Credentials default to ``NEO4J_USER`` (else ``neo4j``) and
-    ``NEO4J_PASSWORD``; without a password the driver connects without auth."""
+    """Facts in a Neo4j database.
+
+    Either the store makes its own driver from ``uri`` (credentials default to ``NEO4J_USER``, else
+    ``neo4j``, and ``NEO4J_PASSWORD``; without a password it connects without auth) and closes it in
+    :meth:`close`, or it uses an injected ``driver`` that the caller made and closes (as
+    neo4j-graphrag does); ``uri`` then only names the store in messages and in the fuzzy index's
+    directory, and defaults to the driver's address.
+    """
 
     backend = "neo4j"
 
     def __init__(
         self,
-        uri: str,
+        uri: str | None = None,
         user: str | None = None,
         password: str | None = None,
         database: str = "neo4j",
         *,
+        driver: neo4j.Driver | None = None,
         connect_timeout: float = 5.0,
     ):
         import neo4j  # the optional dependency loads only when a Neo4j store is opened
 
-        self.uri, self.database = uri, database
-        self.user = user or os.environ.get("NEO4J_USER") or "neo4j"
-        password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
         self._neo4j = neo4j
+        self.database = database
+        self._owns_driver = driver is None
+        if driver is None:
+            if not uri:
+                raise ValueError("Neo4jStore needs a uri or a driver")
+            self.uri = uri
+            self.user = user or os.environ.get("NEO4J_USER") or "neo4j"
+            password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
+            self._driver = self._connect(password, connect_timeout)
+        else:
+            if user is not None or password is not None:
+                raise ValueError("an injected driver carries its own credentials: give no user or password")
+            self.uri = uri or driver_uri(driver)
+            self.user = None
+            self._driver = driver
         try:
-            self._driver = neo4j.GraphDatabase.driver(
-                uri,
+            self._driver.verify_connectivity()
+            self._create_schema(timeout_s=300)
+        except neo4j.exceptions.AuthError as e:
+            self._close_own_driver()
+            raise StoreUnavailableError(
+                f"Neo4j at {self.uri} rejected the credentials of user {self.user!r} (check NEO4J_USER / NEO4J_PASSWORD)"
+            ) from e
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, KnowledgeStoreError) as e:
+            self._close_own_driver()
+            raise StoreUnavailableError(
+                f"cannot open Neo4j at {self.uri} (database {database!r}): {_one_line(e)}"
+            ) from e
+
+    def _connect(self, password: str | None, connect_timeout: float) -> neo4j.Driver:
+        try:
+            return self._neo4j.GraphDatabase.driver(
+                self.uri,
                 auth=(self.user, password) if password is not None else None,
                 connection_timeout=connect_timeout,
                 connection_acquisition_timeout=connect_timeout,
@@ -78,21 +115,12 @@ class Neo4jStore(KnowledgeStore):
                 notifications_min_severity="OFF",
                 user_agent="lmlm-kg",
             )
-        except (ValueError, neo4j.exceptions.ConfigurationError) as e:
-            raise StoreUnavailableError(f"cannot use Neo4j URI {uri!r}: {_one_line(e)}") from e
-        try:
-            self._driver.verify_connectivity()
-            self._create_schema(timeout_s=300)
-        except neo4j.exceptions.AuthError as e:
+        except (ValueError, self._neo4j.exceptions.ConfigurationError) as e:
+            raise StoreUnavailableError(f"cannot use Neo4j URI {self.uri!r}: {_one_line(e)}") from e
+
+    def _close_own_driver(self) -> None:
+        if self._owns_driver:
             self._driver.close()
-            raise StoreUnavailableError(
-                f"Neo4j at {uri} rejected the credentials of user {self.user!r} (check NEO4J_USER / NEO4J_PASSWORD)"
-            ) from e
-        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, KnowledgeStoreError) as e:
-            self._driver.close()
-            raise StoreUnavailableError(
-                f"cannot open Neo4j at {uri} (database {database!r}): {_one_line(e)}"
-            ) from e
 
     def __repr__(self) -> str:
         return f"Neo4jStore({self.uri!r}, database={self.database!r})"
@@ -103,7 +131,8 @@ class Neo4jStore(KnowledgeStore):
         return self.uri if self.database == "neo4j" else f"{self.uri}#{self.database}"
 
     def close(self) -> None:
-        self._driver.close()
+        """Close the driver this store made; an injected driver stays open (its owner closes it)."""
+        self._close_own_driver()
 
     # ---------------------------------------------------------------- plumbing
     @contextmanager
@@ -134,9 +163,8 @@ class Neo4jStore(KnowledgeStore):
             return session.execute_read(_run, name, params)
 
     def _read_facts(self, name: str, /, **params) -> list[Fact]:
-        """Run a query file whose records are a fact's fields in the order of :class:`Fact`."""
-        with self._errors(name), self._session() as session:
-            return [Fact(*values) for values in session.execute_read(_run_values, name, params)]
+        """Run a query file that returns each fact as a map named ``fact``."""
+        return [Fact.from_dict(rec["fact"]) for rec in self._read(name, **params)]
 
     def _write(self, work: Callable, *args):
         """Run ``work(tx, *args)`` in one write transaction (retried by the driver on transient errors)."""
@@ -156,10 +184,8 @@ class Neo4jStore(KnowledgeStore):
         found: list[list[Fact]] = [[] for _ in unique]
         if unique:
             params = {"ekhs": [key_hash(ek) for ek, _ in unique], "rkeys": [rk for _, rk in unique]}
-            with self._errors("match_facts_by_keys"), self._session() as session:
-                rows = session.execute_read(_run_values, "match_facts_by_keys", params)
-            for i, *fields in rows:
-                found[i].append(Fact(*fields))
+            for rec in self._read("match_facts_by_keys", **params):
+                found[rec["i"]].append(Fact.from_dict(rec["fact"]))
         for facts in found:
             facts.sort(key=lambda f: f.seq, reverse=True)
         index = {key: i for i, key in enumerate(unique)}
@@ -192,7 +218,7 @@ class Neo4jStore(KnowledgeStore):
             records = self._read("match_aliases")
         else:
             records = self._read("match_aliases_of_entity", kh=key_hash(entity_key))
-        return [Alias(rec["alias"], rec["entity"]) for rec in records]
+        return [Alias.from_dict(rec) for rec in records]
 
     def search_entities(self, text: str, *, mode: str = "substring", limit: int = 20) -> list[str]:
         if mode not in _SEARCH_QUERIES:
@@ -230,14 +256,14 @@ class Neo4jStore(KnowledgeStore):
         records = self._read("match_change", id=change_id)
         if not records:
             raise FactNotFoundError(f"no change with id {change_id}")
-        return _change_from_node(records[0]["change"])
+        return Change.from_record(records[0]["change"])
 
     def history(self, limit: int = 50, *, since: int | None = None) -> list[Change]:
         if since is None:
             records = self._read("match_changes_newest", limit=limit)
         else:
             records = self._read("match_changes_since", since=since, limit=limit)
-        return [_change_from_node(rec["change"]) for rec in records]
+        return [Change.from_record(rec["change"]) for rec in records]
 
     def last_change_id(self) -> int:
         [rec] = self._read("match_last_change_id")
@@ -246,8 +272,7 @@ class Neo4jStore(KnowledgeStore):
     # ---------------------------------------------------------------- writing
     def _apply(self, draft: ChangeDraft) -> Change:
         now = time.time()
-        new = list({f.id: f for f in (_as_new_fact(item, now) for item in draft.added)}.values())
-        return self._write(_apply_draft, draft, new, now)
+        return self._write(_apply_draft, draft, draft.new_facts(now), now)
 
     def _import(
         self, triples: Iterable[Triple], *, summary: str, batch_size: int, progress: bool
@@ -256,7 +281,7 @@ class Neo4jStore(KnowledgeStore):
 
         A failure part-way (reading the input or writing a batch) raises KnowledgeStoreError saying
         how many batches committed; the committed ones stay and carry the change id, so ``undo``
-        removes them. The error's ``report`` attribute holds the ImportReport so far.
+        removes them. Raised as ImportInterruptedError, whose ``report`` holds the ImportReport so far.
         """
         from tqdm import tqdm
 
@@ -287,19 +312,18 @@ class Neo4jStore(KnowledgeStore):
                 added += self._write(_merge_batch, batch)
                 committed += 1
                 bar.update(pending)
-        except Exception as e:
+        except (Exception, KeyboardInterrupt) as e:
             bar.close()
             known = total_batches is not None
             total = total_batches if known else committed + 1
             note = f"stopped after {committed} of {'' if known else 'at least '}{total} batches committed"
             self._finish_import(change_id, added, f"{summary} ({note})")
-            error = KnowledgeStoreError(
-                f"import {note} (change {change_id}, {added} facts; `undo {change_id}` removes them): "
-                f"{type(e).__name__}: {_one_line(e)}"
-            )
             seconds = time.perf_counter() - start
-            error.report = ImportReport(change_id, read, added, read - added, committed, total, seconds)  # type: ignore[attr-defined]
-            raise error from e
+            raise ImportInterruptedError(
+                f"import {note} (change {change_id}, {added} facts; `undo {change_id}` removes them): "
+                f"{type(e).__name__}: {_one_line(e)}",
+                ImportReport(change_id, read, added, read - added, committed, total, seconds),
+            ) from e
         bar.close()
         self._finish_import(change_id, added, summary)
         seconds = time.perf_counter() - start
@@ -358,25 +382,23 @@ class Neo4jStore(KnowledgeStore):
         problems: list[str] = []
         after = 0
         while len(problems) < limit:
-            with self._errors("find_fact_keys_page"), self._session() as session:
-                params = {"after": after, "limit": 10_000}
-                rows = session.execute_read(_run_values, "find_fact_keys_page", params)
+            rows = self._read("find_fact_keys_page", after=after, limit=10_000)
             if not rows:
                 break
-            for fact_id, _, entity, relation, relation_key, value, ekey, ekh, vkey, vkh in rows:
+            for r in rows:
                 checks = (
-                    ("relation key", normalize_key(relation), relation_key),
-                    ("entity node key", normalize_key(entity), ekey),
-                    ("value node key", normalize_key(value), vkey),
-                    ("entity node hash", key_hash(ekey or ""), ekh),
-                    ("value node hash", key_hash(vkey or ""), vkh),
+                    ("relation key", normalize_key(r["relation"]), r["relation_key"]),
+                    ("entity node key", normalize_key(r["entity"]), r["ekey"]),
+                    ("value node key", normalize_key(r["value"]), r["vkey"]),
+                    ("entity node hash", key_hash(r["ekey"] or ""), r["ekh"]),
+                    ("value node hash", key_hash(r["vkey"] or ""), r["vkh"]),
                 )
                 problems += [
-                    f"fact {fact_id}: {what} {_short(got)} should be {_short(want)}"
+                    f"fact {r['id']}: {what} {_short(got)} should be {_short(want)}"
                     for what, want, got in checks
                     if want != got
                 ]
-            after = rows[-1][1]
+            after = rows[-1]["seq"]
         return problems[:limit]
 
 
@@ -408,10 +430,6 @@ def _run(tx, name: str, params: dict) -> list[dict]:
     return tx.run(load_query(name), params).data()
 
 
-def _run_values(tx, name: str, params: dict) -> list[list]:
-    return tx.run(load_query(name), params).values()
-
-
 def _reserve(tx, seq_count: int, change_count: int) -> tuple[int, int]:
     [rec] = _run(tx, "reserve_ids", {"name": COUNTERS, "seq_count": seq_count, "change_count": change_count})
     return rec["first_seq"], rec["change_id"]
@@ -419,8 +437,7 @@ def _reserve(tx, seq_count: int, change_count: int) -> tuple[int, int]:
 
 def _create_import_change(tx, summary: str, now: float) -> int:
     _, change_id = _reserve(tx, 0, 1)
-    record = {"id": change_id, "op": "import", "summary": summary, "created_at": now, "undoes": None}
-    _run(tx, "create_change", {**record, "added_count": 0, "payload": "{}"})
+    _run(tx, "create_change", Change(change_id, "import", summary, now).to_record())
     return change_id
 
 
@@ -457,42 +474,14 @@ def _apply_draft(tx, draft: ChangeDraft, new: list[Fact], now: float) -> Change:
     for rec in _run(tx, "merge_aliases", {"aliases": [_alias_row(a) for a in draft.aliases_added]}):
         touched.update(rec["previous_khs"])
     _run(tx, "delete_orphan_entities", {"khs": sorted(touched)})
-    change = Change(
-        id=change_id,
-        op=draft.op,
-        summary=draft.summary,
-        created_at=now,
-        removed=tuple(draft.removed),
-        added=tuple(stored),
-        aliases_added=tuple(draft.aliases_added),
-        aliases_removed=tuple(draft.aliases_removed),
-        undoes=draft.undoes,
-        added_count=len(stored),
-    )
-    data = change.to_dict()
-    payload = {k: data[k] for k in ("removed", "added", "aliases_added", "aliases_removed")}
-    record = {
-        "id": change_id,
-        "op": draft.op,
-        "summary": draft.summary,
-        "created_at": now,
-        "undoes": draft.undoes,
-    }
-    _run(
-        tx,
-        "create_change",
-        {**record, "added_count": len(stored), "payload": json.dumps(payload, ensure_ascii=False)},
-    )
+    change = draft.committed(change_id, now, stored)
+    _run(tx, "create_change", change.to_record())
     if draft.undoes is not None:
         _run(tx, "mark_change_undone", {"id": change_id, "undoes": draft.undoes})
     return change
 
 
 # -------------------------------------------------------------------- rows and records
-def _as_new_fact(item: Triple | Fact, now: float) -> Fact:
-    if isinstance(item, Fact):  # restored by undo: keeps id, time and provenance
-        return item
-    return Fact(item.fact_id, item.entity, item.relation, item.value, item.source, item.annotator, now)
 
 
 class _FactBatch:
@@ -542,21 +531,14 @@ def _alias_row(a: Alias) -> dict:
     }
 
 
-def _change_from_node(props: dict) -> Change:
-    data = json.loads(props.get("payload") or "{}")
-    return Change(
-        id=props["id"],
-        op=props["op"],
-        summary=props["summary"],
-        created_at=props.get("created_at", 0.0),
-        removed=tuple(Fact.from_dict(f) for f in data.get("removed", ())),
-        added=tuple(Fact.from_dict(f) for f in data.get("added", ())),
-        aliases_added=tuple(Alias(**a) for a in data.get("aliases_added", ())),
-        aliases_removed=tuple(Alias(**a) for a in data.get("aliases_removed", ())),
-        undoes=props.get("undoes"),
-        undone_by=props.get("undone_by"),
-        added_count=props.get("added_count", 0),
-    )
+def driver_uri(driver: neo4j.Driver) -> str:
+    """A URI naming where an injected driver connects: ``bolt://host:port`` for a direct driver,
+    ``neo4j://host:port`` (its first initial address) for a routing one."""
+    import neo4j
+
+    if isinstance(driver, neo4j.BoltDriver):
+        return f"bolt://{driver.address}"
+    return f"neo4j://{driver.initial_addresses[0]}"
 
 
 def _one_line(e: BaseException) -> str:

@@ -12,9 +12,11 @@ value wins**. Within one import, a later record counts as newer than an earlier 
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .errors import FactNotFoundError, KnowledgeStoreError
 from .facts import Alias, Fact, Triple, make_fact_id, normalize_key
@@ -22,9 +24,17 @@ from .facts import Alias, Fact, Triple, make_fact_id, normalize_key
 Key = tuple[str, str]  # (entity_key, relation_key), both normalised
 
 
+CHANGE_COLUMNS = ("id", "op", "summary", "created_at", "undoes", "undone_by", "added_count", "payload")
+
+
 @dataclass(frozen=True)
 class Change:
-    """One entry of the change log. ``undo`` applies its inverse as a new change."""
+    """One entry of the change log. ``undo`` applies its inverse as a new change.
+
+    Both stores keep a change in one stored form, :meth:`to_record` (written) and
+    :meth:`from_record` (read): the scalar fields, and the facts and aliases it removed and added
+    as one JSON ``payload``.
+    """
 
     id: int
     op: str  # import | set | add | forget | forget_entity | merge | undo
@@ -50,11 +60,47 @@ class Change:
             "added_count": self.added_count or len(self.added),
         }
         if with_facts:
-            out["removed"] = [f.to_dict() for f in self.removed]
-            out["added"] = [f.to_dict() for f in self.added]
-            out["aliases_added"] = [a.to_dict() for a in self.aliases_added]
-            out["aliases_removed"] = [a.to_dict() for a in self.aliases_removed]
+            out.update(self._payload())
         return out
+
+    def _payload(self) -> dict[str, list[dict]]:
+        return {
+            "removed": [f.to_dict() for f in self.removed],
+            "added": [f.to_dict() for f in self.added],
+            "aliases_added": [a.to_dict() for a in self.aliases_added],
+            "aliases_removed": [a.to_dict() for a in self.aliases_removed],
+        }
+
+    def to_record(self) -> dict:
+        """The stored form: one value per name in ``CHANGE_COLUMNS``."""
+        return {
+            "id": self.id,
+            "op": self.op,
+            "summary": self.summary,
+            "created_at": self.created_at,
+            "undoes": self.undoes,
+            "undone_by": self.undone_by,
+            "added_count": self.added_count,
+            "payload": json.dumps(self._payload(), ensure_ascii=False),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Change:
+        """A change from its stored form, read by name (a dict, a Neo4j map or a ``sqlite3.Row``)."""
+        data = json.loads(record["payload"] or "{}")
+        return cls(
+            id=record["id"],
+            op=record["op"],
+            summary=record["summary"],
+            created_at=record["created_at"],
+            removed=tuple(Fact.from_dict(f) for f in data.get("removed", ())),
+            added=tuple(Fact.from_dict(f) for f in data.get("added", ())),
+            aliases_added=tuple(Alias.from_dict(a) for a in data.get("aliases_added", ())),
+            aliases_removed=tuple(Alias.from_dict(a) for a in data.get("aliases_removed", ())),
+            undoes=record["undoes"],
+            undone_by=record["undone_by"],
+            added_count=record["added_count"] or 0,
+        )
 
 
 @dataclass(frozen=True)
@@ -68,6 +114,27 @@ class ChangeDraft:
     aliases_added: tuple[Alias, ...] = ()
     aliases_removed: tuple[Alias, ...] = ()
     undoes: int | None = None
+
+    def new_facts(self, now: float) -> list[Fact]:
+        """The facts to add, in order, before the store numbers them: a Triple becomes a fact created
+        ``now``; a Fact (restored by undo) keeps its id, creation time and provenance. One per id."""
+        facts = (item if isinstance(item, Fact) else Fact.from_triple(item, now) for item in self.added)
+        return list({f.id: f for f in facts}.values())
+
+    def committed(self, change_id: int, created_at: float, added: Sequence[Fact]) -> Change:
+        """The change this draft became, given its id, time and the facts as stored."""
+        return Change(
+            id=change_id,
+            op=self.op,
+            summary=self.summary,
+            created_at=created_at,
+            removed=tuple(self.removed),
+            added=tuple(added),
+            aliases_added=tuple(self.aliases_added),
+            aliases_removed=tuple(self.aliases_removed),
+            undoes=self.undoes,
+            added_count=len(added),
+        )
 
 
 @dataclass(frozen=True)
@@ -160,7 +227,8 @@ class KnowledgeStore(ABC):
     def _import(
         self, triples: Iterable[Triple], *, summary: str, batch_size: int, progress: bool
     ) -> ImportReport:
-        """Bulk-insert new facts, skipping ids already stored, as one change of op ``import``."""
+        """Bulk-insert new facts, skipping ids already stored, as one change of op ``import``. A
+        failure part-way raises ImportInterruptedError carrying the report so far."""
 
     @abstractmethod
     def get_change(self, change_id: int) -> Change:
@@ -235,7 +303,10 @@ class KnowledgeStore(ABC):
         """Add many triples as one change. Facts already stored (same normalised triple) are skipped.
 
         The embedded store commits all or nothing. Neo4j commits per batch and reports how many
-        batches committed; the change can be undone to remove a partial import.
+        batches committed; the change can be undone to remove a partial import. If reading
+        ``triples`` or a write fails part-way, or the import is interrupted, it raises
+        :class:`~lmlm.kg.errors.ImportInterruptedError`, whose ``report`` says what was read and
+        what stayed committed.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")

@@ -7,6 +7,7 @@ NEO4J_PASSWORD) and fail, never skip, without it. The query-file tests run anywh
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from lmlm.kg.cypher_queries import all_query_names, load_query, load_statements
-from lmlm.kg.errors import KnowledgeStoreError, StoreUnavailableError
+from lmlm.kg.errors import ImportInterruptedError, KnowledgeStoreError, StoreUnavailableError
 from lmlm.kg.facts import Triple
 from tests.neo4j_support import connect_test_store, neo4j_test_uri
 
@@ -106,6 +107,32 @@ def test_unreachable_port_fails_fast_and_names_the_uri():
         Neo4jStore(uri, password="x", connect_timeout=2)
     assert time.monotonic() - start < 5
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.neo4j
+def test_an_injected_driver_is_used_and_left_open():
+    import neo4j
+
+    from lmlm.kg.neo4j_store import Neo4jStore
+
+    uri = neo4j_test_uri()
+    driver = neo4j.GraphDatabase.driver(uri, auth=("neo4j", os.environ["NEO4J_PASSWORD"]))
+    try:
+        store = Neo4jStore(driver=driver)
+        assert store.location == uri  # names the fuzzy index's directory, as a URI-opened store does
+        store.clear()
+        store.import_triples([Triple("Ada", "born", "1815")])
+        store.close()
+        records, _, _ = driver.execute_query("MATCH ()-[r:FACT]->() RETURN count(r) AS n")
+        assert records[0]["n"] == 1  # the caller's driver still works after the store closed
+        with pytest.raises(ValueError, match="credentials"):
+            Neo4jStore(driver=driver, password="x")
+    finally:
+        driver.close()
+    own = connect_test_store()
+    own.close()
+    with pytest.raises(KnowledgeStoreError, match="closed"):  # a store's own driver closes with it
+        own.count()
 
 
 @pytest.mark.neo4j
@@ -199,7 +226,9 @@ def test_import_20k_rows(store):
 
 @pytest.mark.neo4j
 def test_failed_reader_mid_import_reports_committed_batches(store):
-    with pytest.raises(KnowledgeStoreError, match=r"stopped after 2 of at least 3 batches committed") as info:
+    with pytest.raises(
+        ImportInterruptedError, match=r"stopped after 2 of at least 3 batches committed"
+    ) as info:
         store.import_triples(exploding(people(50), after=25), batch_size=10)
     report = info.value.report
     assert (report.committed_batches, report.added, report.read) == (2, 20, 25)
@@ -215,7 +244,7 @@ def test_failed_reader_mid_import_reports_committed_batches(store):
 @pytest.mark.neo4j
 def test_failed_write_mid_import_reports_committed_batches(store):
     bad = people(30) + [Triple("person x", "age", "1", source=object())]  # the driver cannot send it
-    with pytest.raises(KnowledgeStoreError, match=r"stopped after 3 of 4 batches committed") as info:
+    with pytest.raises(ImportInterruptedError, match=r"stopped after 3 of 4 batches committed") as info:
         store.import_triples(bad, batch_size=10)
     assert info.value.report.total_batches == 4
     assert store.count() == 30 and store.check() == []
