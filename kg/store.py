@@ -24,7 +24,8 @@ from .facts import Alias, Fact, Triple, make_fact_id, normalize_key
 Key = tuple[str, str]  # (entity_key, relation_key), both normalised
 
 
-CHANGE_COLUMNS = ("id", "op", "summary", "created_at", "undoes", "undone_by", "added_count", "payload")
+_CHANGE_SCALARS = ("id", "op", "summary", "created_at", "undoes", "undone_by", "added_count")
+CHANGE_COLUMNS = (*_CHANGE_SCALARS, "payload")  # a change's stored form, in both stores
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,8 @@ class Change:
     added_count: int = 0  # imports list no facts here: the facts carry change_id == id
 
     def to_dict(self, *, with_facts: bool = True) -> dict:
-        out = {
-            "id": self.id,
-            "op": self.op,
-            "summary": self.summary,
-            "created_at": self.created_at,
-            "undoes": self.undoes,
-            "undone_by": self.undone_by,
-            "removed_count": len(self.removed),
-            "added_count": self.added_count or len(self.added),
-        }
+        out = {name: getattr(self, name) for name in _CHANGE_SCALARS}
+        out.update(removed_count=len(self.removed), added_count=self.added_count or len(self.added))
         if with_facts:
             out.update(self._payload())
         return out
@@ -73,33 +66,19 @@ class Change:
 
     def to_record(self) -> dict:
         """The stored form: one value per name in ``CHANGE_COLUMNS``."""
-        return {
-            "id": self.id,
-            "op": self.op,
-            "summary": self.summary,
-            "created_at": self.created_at,
-            "undoes": self.undoes,
-            "undone_by": self.undone_by,
-            "added_count": self.added_count,
-            "payload": json.dumps(self._payload(), ensure_ascii=False),
-        }
+        record = {name: getattr(self, name) for name in _CHANGE_SCALARS}
+        return {**record, "payload": json.dumps(self._payload(), ensure_ascii=False)}
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Change:
         """A change from its stored form, read by name (a dict, a Neo4j map or a ``sqlite3.Row``)."""
         data = json.loads(record["payload"] or "{}")
         return cls(
-            id=record["id"],
-            op=record["op"],
-            summary=record["summary"],
-            created_at=record["created_at"],
+            **{name: record[name] for name in _CHANGE_SCALARS},
             removed=tuple(Fact.from_dict(f) for f in data.get("removed", ())),
             added=tuple(Fact.from_dict(f) for f in data.get("added", ())),
             aliases_added=tuple(Alias.from_dict(a) for a in data.get("aliases_added", ())),
             aliases_removed=tuple(Alias.from_dict(a) for a in data.get("aliases_removed", ())),
-            undoes=record["undoes"],
-            undone_by=record["undone_by"],
-            added_count=record["added_count"] or 0,
         )
 
 
