@@ -12,19 +12,24 @@ import json
 import sys
 from pathlib import Path
 
-from lmlm.cli.common import add_output_flags, print_json
+from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass_from_args, emit, print_json
 from lmlm.kg.formats import FORMATS
-from lmlm.kg.knowledge_graph import KnowledgeGraph, is_neo4j_uri
-from lmlm.kg.resolver import FALLBACKS, MODES, ResolverConfig
+from lmlm.kg.knowledge_graph import AUTO_COMPRESS_FACTS, INDEX_KINDS, KnowledgeGraph, is_neo4j_uri
+from lmlm.kg.resolver import ResolverConfig
 from lmlm.kg.store import Change
+from lmlm.kg.vector_index import COMPRESSED_KIND
+
+INDEX_KIND_HELP = (
+    f"kind of a newly built fuzzy index: auto (flat, exact search, below {AUTO_COMPRESS_FACTS:,} facts; "
+    f"the compressed {COMPRESSED_KIND} from there), flat, or {COMPRESSED_KIND} (alias compressed). "
+    "A saved index keeps its kind until `index --rebuild`"
+)
 
 
 def register(groups) -> None:
     kg = groups.add_parser("kg", help="the knowledge graph: import, look up, edit, forget, export")
     kg.add_argument("--store", default=None, help="store directory or bolt://, neo4j:// URI")
-    kg.add_argument(
-        "--index-kind", default="flat", help="fuzzy index kind: flat or a compressed kind (ivfpq)"
-    )
+    kg.add_argument("--index-kind", choices=INDEX_KINDS, default="auto", help=INDEX_KIND_HELP)
     add_output_flags(kg, top=True)
     commands = kg.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -47,12 +52,7 @@ def register(groups) -> None:
     p = command("lookup", cmd_lookup, "resolve ENTITY RELATION: exact, then fuzzy, then the fallback")
     p.add_argument("entity")
     p.add_argument("relation")
-    p.add_argument("--mode", choices=MODES, default="structured")
-    p.add_argument("--threshold", type=float, default=0.6, help="flat mode: cosine threshold")
-    p.add_argument("--entity-threshold", type=float, default=ResolverConfig.entity_threshold)
-    p.add_argument("--relation-threshold", type=float, default=ResolverConfig.relation_threshold)
-    p.add_argument("--fallback", choices=FALLBACKS, default="none")
-    p.add_argument("--no-fuzzy", action="store_true", help="exact match only")
+    add_dataclass_arguments(p, ResolverConfig, exclude=("cache_size",))
     p.add_argument("--all", action="store_true", help="list every stored value, newest first")
 
     p = command("set", cmd_set, "set ENTITY RELATION VALUE (replaces other values unless --add)")
@@ -121,13 +121,6 @@ def open_graph(args) -> KnowledgeGraph:
     return KnowledgeGraph.open(args.store, index_kind=args.index_kind)
 
 
-def emit(args, obj, text: str) -> None:
-    if args.json:
-        print_json(obj)
-    else:
-        print(text)
-
-
 def describe_change(change: Change) -> str:
     lines = [f"change {change.id}: {change.summary}"]
     lines += [f"  - {f.entity} | {f.relation} | {f.value}" for f in change.removed[:20]]
@@ -161,14 +154,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_lookup(args) -> int:
-    config = ResolverConfig(
-        mode=args.mode,
-        threshold=args.threshold,
-        entity_threshold=args.entity_threshold,
-        relation_threshold=args.relation_threshold,
-        fallback=args.fallback,
-        fuzzy=not args.no_fuzzy,
-    )
+    config = dataclass_from_args(ResolverConfig, args)
     with open_graph(args) as kg:
         if args.all:
             facts = kg.store.lookup(args.entity, args.relation)

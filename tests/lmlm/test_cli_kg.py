@@ -7,10 +7,13 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from lmlm.cli import main
+from lmlm.cli import build_parser, main
+from lmlm.cli.common import dataclass_from_args
+from lmlm.kg.resolver import ResolverConfig
 
 JSONL = [
     {"entity": "Ko Itakura", "relation": "Birthplace", "value": "Yokohama", "source": "doc-1"},
@@ -124,6 +127,51 @@ def test_fuzzy_lookup_and_forget_audit(capsys, location, facts_file):
     code, text, _ = run(capsys, "kg", "--store", location, "lookup", "Ko Itakura", "Birthplace", "--json")
     got = json.loads(text)
     assert code == 2 and (got["value"], got["path"]) == (None, "miss")  # exit 2: no value
+
+
+def test_import_builds_the_compressed_index_from_the_auto_threshold(
+    capsys, location, facts_file, monkeypatch
+):
+    """No --index-kind: the graph's `auto` decides (the README's compressed index from 100k facts)."""
+    from lmlm.kg import knowledge_graph
+
+    monkeypatch.setattr(knowledge_graph, "AUTO_COMPRESS_FACTS", 3)  # JSONL holds 3 facts
+    run_json(capsys, "kg", "--store", location, "import", str(facts_file))
+    index = run_json(capsys, "kg", "--store", location, "index")
+    meta = json.loads((Path(index["directory"]) / "meta.json").read_text(encoding="utf-8"))
+    assert (meta["kind"], meta["keys"]) == ("ivfrabitq", 3)
+    run_json(capsys, "kg", "--store", location, "--index-kind", "flat", "index", "--rebuild")
+    meta = json.loads((Path(index["directory"]) / "meta.json").read_text(encoding="utf-8"))
+    assert meta["kind"] == "flat"
+
+
+def test_index_kind_flag_takes_the_index_module_kinds(capsys):
+    from lmlm.kg.vector_index import KIND_ALIASES, KINDS
+
+    with pytest.raises(SystemExit) as info:
+        main(["kg", "--help"])
+    assert info.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "ivfpq" not in help_text and "{auto,flat,ivfrabitq,compressed}" in help_text
+    for kind in ("auto", *KINDS, *KIND_ALIASES):
+        assert build_parser().parse_args(["kg", "--index-kind", kind, "stats"]).index_kind == kind
+    with pytest.raises(SystemExit) as info:
+        main(["kg", "--index-kind", "ivfpq", "stats"])
+    assert info.value.code == 2 and "invalid choice: 'ivfpq'" in capsys.readouterr().err
+
+
+def test_lookup_flags_are_the_resolver_config(capsys, tmp_path):
+    argv = ["kg", "--store", str(tmp_path / "s"), "lookup", "A", "r"]
+    args = build_parser().parse_args(argv + ["--mode", "flat", "--threshold", "0.7", "--no-fuzzy"])
+    assert dataclass_from_args(ResolverConfig, args) == ResolverConfig(
+        mode="flat", threshold=0.7, fuzzy=False
+    )
+    assert dataclass_from_args(ResolverConfig, build_parser().parse_args(argv)) == ResolverConfig()
+    code, _, err = run(capsys, *argv, "--threshold", "1.5")
+    assert code == 1 and "threshold" in err and "1.5" in err
+    with pytest.raises(SystemExit):
+        main(argv + ["--fallback", "guess"])
+    assert "invalid choice: 'guess'" in capsys.readouterr().err
 
 
 def test_every_command_has_help(capsys):
