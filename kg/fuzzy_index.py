@@ -59,6 +59,10 @@ class KeyEntry:
         return f"{self.entity} {self.relation}"
 
 
+def _entry(fact: Fact) -> KeyEntry:
+    return KeyEntry(fact.entity_key, fact.relation_key, fact.entity, fact.relation)
+
+
 class KeyHit(NamedTuple):
     """A nearest (entity, relation) key and its cosine to the query."""
 
@@ -177,8 +181,16 @@ class FuzzyIndex:
             or (self.applied_change_id == 0 and not self.entries)  # nothing to update: build afresh
         ):
             return self.rebuild(store, show_progress=show_progress)
+        # From the applied change itself: if clear() emptied the log since, it is gone, and a
+        # replay would miss every fact it deleted (change ids go on from the old ones).
+        changes = store.history(limit=REBUILD_AFTER_CHANGES + 2, since=self.applied_change_id - 1)
+        if self.applied_change_id and (not changes or changes[0].id != self.applied_change_id):
+            logger.info(
+                "%s: the change log was cleared since change %d; rebuilding", store, self.applied_change_id
+            )
+            return self.rebuild(store, show_progress=show_progress)
         touched: set[Key] = set()
-        for change in store.history(limit=REBUILD_AFTER_CHANGES + 1, since=self.applied_change_id):
+        for change in changes[1:] if self.applied_change_id else changes:
             touched.update(self._touched_keys(store, change))
         changed = self._refresh(store, touched, show_progress=show_progress)
         self.applied_change_id = last
@@ -215,9 +227,9 @@ class FuzzyIndex:
         to_add, to_remove = [], []
         for key, facts in zip(keys_list, present):
             kid = key_id(*key)
-            if facts and kid not in self.entries:
+            if facts and self.entries.get(kid) != _entry(facts[0]):  # new, or newly spelt: as a rebuild
                 to_add.append(facts[0])
-            elif not facts and kid in self.entries:
+            if kid in self.entries and (not facts or self.entries[kid] != _entry(facts[0])):
                 to_remove.append(kid)
         self._remove(to_remove)
         self._add(to_add, show_progress=show_progress)
@@ -235,7 +247,7 @@ class FuzzyIndex:
     def _add(self, facts: Sequence[Fact], *, show_progress: bool = False) -> None:
         if not facts:
             return
-        entries = [KeyEntry(f.entity_key, f.relation_key, f.entity, f.relation) for f in facts]
+        entries = [_entry(f) for f in facts]
         new_entities = {e.entity_key: e.entity for e in entries if e.entity_key not in self.entity_names}
         for e in entries:
             self._remember(e)
@@ -307,10 +319,14 @@ class FuzzyIndex:
             problems.append(f"fuzzy index holds {len(extra)} keys the store does not have, e.g. {sample}")
         if missing:
             problems.append(f"fuzzy index lacks {len(missing)} keys of the store")
-        if len(self._keys) != len(self.entries):
-            problems.append(f"fuzzy key index has {len(self._keys)} vectors for {len(self.entries)} keys")
-        if len(self._entities) != len(self.entity_names):
-            problems.append(
-                f"fuzzy entity index has {len(self._entities)} vectors for {len(self.entity_names)} entities"
-            )
+        for what, vectors, listed in (
+            ("key", self._keys, set(self.entries)),
+            ("entity", self._entities, set(self._entity_by_id)),
+        ):
+            held = set(vectors.ids().tolist())
+            if held != listed:
+                problems.append(
+                    f"fuzzy {what} index: {len(held - listed)} vectors of no listed {what}, "
+                    f"{len(listed - held)} listed {what}s without a vector"
+                )
         return problems

@@ -132,3 +132,19 @@ def test_killed_import_leaves_a_consistent_store(store, tmp_path):
         assert kg.store.lookup("Before", "r")
         if kg.store.backend == "embedded":
             assert kg.store.count() == 1  # one transaction: all or nothing
+
+
+def test_an_injected_embedder_serves_the_fuzzy_index(store, tmp_path):
+    from lmlm.kg.embedding import Embedder
+    from lmlm.kg.knowledge_graph import shared_embedder
+
+    embedder = Embedder(latency_threads=None)  # not the process-wide shared one
+    kg = KnowledgeGraph(store, index_dir=tmp_path / "index", embedder=embedder)
+    kg.import_triples([Triple("Ada Lovelace", "Occupation", "Mathematician")])
+    assert kg.embedder is embedder and kg.fuzzy_index.embedder is embedder
+    assert kg.fuzzy_index.embedder is not shared_embedder(None)
+    assert kg.resolver().resolve("Ada Lovelace", "profession").value == "Mathematician"
+    with pytest.raises(ValueError, match="not both"):
+        KnowledgeGraph(store, embedder=embedder, embedding_model="other")
+    with pytest.raises(ValueError, match="index_kind"):
+        KnowledgeGraph(store, index_kind="ivfpq")
