@@ -173,7 +173,7 @@ class Embedder:
     def _encode(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         model = self._load()
         small = 0 < len(texts) <= SMALL_CALL
-        if self.latency_threads is not None and small and not getattr(_worker, "active", False):
+        if self.latency_threads is not None and small and not getattr(_worker_thread, "active", False):
             worker = self._small_call_worker()
             return worker.submit(self._encode_batches, model, texts, show_progress).result()
         return self._encode_batches(model, texts, show_progress)
@@ -292,9 +292,9 @@ def use_threads_in_this_thread(n: int) -> None:
     restore.join()
 
 
-_worker = threading.local()  # ``active`` in an embedder's worker thread (a call there runs inline)
+_worker_thread = threading.local()  # ``active`` in an embedder's worker thread (a call there runs inline)
 
 
 def _start_worker(threads: int) -> None:
-    _worker.active = True
+    _worker_thread.active = True
     use_threads_in_this_thread(threads)

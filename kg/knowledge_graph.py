@@ -80,7 +80,7 @@ class KnowledgeGraph:
         store: the knowledge store (:func:`open_store` makes one from a path or URI).
         index_dir: where the fuzzy index lives (default: :func:`default_index_dir`).
         embedding_model: a sentence-transformers model directory or hub name for the fuzzy index;
-            ``None`` is the bundled all-MiniLM-L6-v2. Ignored when ``embedder`` is given.
+            ``None`` is the bundled all-MiniLM-L6-v2. Give this or ``embedder``, not both.
         index_kind: ``"auto"`` (flat below ``AUTO_COMPRESS_FACTS`` facts, compressed above), or one
             of :data:`lmlm.kg.vector_index.KINDS` and their aliases, for a newly built index.
         embedder: an :class:`~lmlm.kg.embedding.Embedder` to use instead of the process-wide shared
