@@ -34,13 +34,13 @@ def register(groups) -> None:
         "$LMLM_STORE or $LMLM_HOME/kg)",
     )
     decoding = p.add_argument_group("decoding")
+    # logit_bias is a mapping or "paper": one flag that parses both (add_dataclass_arguments takes one type)
     add_dataclass_arguments(decoding, DecodingArgs, exclude=("logit_bias",))
     decoding.add_argument(
         "--logit-bias",
         type=_logit_bias,
         default=None,
-        help='added to the lookup tokens\' logits: "paper" (+4 opener, +2 others), "none", or a JSON map '
-        "{token: bias}",
+        help=next(f for f in dataclasses.fields(DecodingArgs) if f.name == "logit_bias").metadata["help"],
     )
     resolver = p.add_argument_group("resolver")  # the miss policy is the resolver's, not the decoder's
     add_dataclass_arguments(

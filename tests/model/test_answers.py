@@ -100,3 +100,15 @@ def test_a_miss_without_a_value_inserts_unknown_value(model, tokenizer, script, 
         for out in decode_both(model, tokenizer, script, kg.resolver(fuzzy=False), unknown_value="n/a"):
             [record] = out.lookups
             assert (record.value, record.path, record.fact_id) == ("n/a", "miss", None)
+
+
+def test_the_resolvers_answers_are_answers_and_record_paths_are_checked():
+    from lmlm.kg import Resolution
+    from lmlm.model import Answer, LookupRecord
+    from lmlm.model.answers import answer_problem
+
+    resolution = Resolution("Yokohama", "exact", 1.0, "f1", "Ko Itakura", "Place of birth")
+    assert isinstance(resolution, Answer) and answer_problem(resolution) is None
+    assert "not an Answer (no path, score" in answer_problem(SimpleNamespace(value="x"))
+    with pytest.raises(ValueError, match="path must be one of"):
+        LookupRecord("e", "r", "v", "guessed")

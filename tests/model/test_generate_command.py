@@ -25,7 +25,14 @@ def test_help_lists_the_decoding_fields_with_their_help(capsys):
         main(["generate", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "text tokens to write per prompt" in text and "(default: 128)" in text
-    for flag in ("--sample", "--no-lookup", "--no-constrain", "--unknown-value", "--logit-bias", "--fallback"):
+    for flag in (
+        "--sample",
+        "--no-lookup",
+        "--no-constrain",
+        "--unknown-value",
+        "--logit-bias",
+        "--fallback",
+    ):
         assert flag in text
 
 
