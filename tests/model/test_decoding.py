@@ -41,6 +41,7 @@ OPTION_SETS = [
     {"logit_bias": "paper"},
     {"repetition_penalty": 1.3},
     {"max_lookups": 1},
+    {"ignore_eos": True},
 ]
 
 
@@ -148,11 +149,14 @@ def test_streamed_pieces_add_up_to_the_final_text(model, prompts):
         assert pieces.get(index, "") == output.text
 
 
+def _misspelt(prompt: str) -> str:
+    name = prompt.split(" was ")[0].split(" works ")[0].split(" studied ")[0]
+    return prompt.replace(name, name[:-1] + ("x" if name[-1] != "x" else "y"))
+
+
 def test_top1_fallback_of_the_resolver_answers_a_misspelt_name_with_the_nearest_fact(model, kg, prompts):
-    name = prompts[0].split(" was ")[0].split(" works ")[0].split(" studied ")[0]
-    misspelt = name[:-1] + ("x" if name[-1] != "x" else "y")
     top1 = load_lmlm(model.name_or_path, kg, resolver_config=ResolverConfig(fallback="top1"))
-    out = top1.generate_outputs([prompts[0].replace(name, misspelt)], max_new_tokens=16)[0]
+    out = top1.generate_outputs([_misspelt(prompts[0])], max_new_tokens=16)[0]
     assert out.lookups and all(r.value != "unknown" and r.path in ("exact", "fuzzy") for r in out.lookups)
 
 
@@ -164,3 +168,15 @@ def test_lmlm_generate_command_prints_json_with_provenance(mini_demo, prompts, c
     assert any(r["path"] == "exact" and r["fact_id"] for o in data["outputs"] for r in o["lookups"])
     assert main([*argv, "--store", str(mini_demo.kg), "--max-new-tokens", "8", "--stream"]) == 0
     assert prompts[0] in capsys.readouterr().out
+    # --fallback is the resolver's policy: top1 answers a misspelt name instead of a miss
+    argv = [
+        "generate",
+        _misspelt(prompts[0]),
+        "--model",
+        str(mini_demo.model("lmlm")),
+        "--store",
+        str(mini_demo.kg),
+    ]
+    assert main([*argv, "--max-new-tokens", "16", "--fallback", "top1", "--json"]) == 0
+    lookups = json.loads(capsys.readouterr().out)["outputs"][0]["lookups"]
+    assert lookups and all(r["path"] in ("exact", "fuzzy") and r["value"] != "unknown" for r in lookups)
