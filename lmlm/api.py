@@ -49,10 +49,8 @@ def load_lmlm(
         raise ValueError("give a store or a lookup_fn, not both")
     if resolver_config is not None and store is None:
         raise ValueError("resolver_config applies to a store: give store= too")
-    if isinstance(model, (str, os.PathLike)):
-        model, tokenizer = _load_pretrained(
-            model, tokenizer, **model_kwargs
-        )  # first: a bad path opens no store
+    if isinstance(model, (str, os.PathLike)):  # first: a bad model path opens no store
+        model, tokenizer = _load_pretrained(model, tokenizer, **model_kwargs)
     elif model_kwargs:
         raise TypeError(f"{sorted(model_kwargs)} apply to loading from a path; the model is already loaded")
     elif tokenizer is None and getattr(model, "lmlm_tokenizer", None) is None:

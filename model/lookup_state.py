@@ -40,8 +40,10 @@ class LookupTokenIds:
     @classmethod
     def from_tokenizer(cls, tokenizer) -> LookupTokenIds:
         """ValueError naming what is wrong: a lookup token missing, split, or no EOS token."""
-        vocab = tokenizer.get_vocab()
-        missing = [token for token in LOOKUP_TOKENS if token not in vocab]
+        # convert_tokens_to_ids, not get_vocab(): that builds the whole vocabulary (128k for Llama 3)
+        ids = {token: tokenizer.convert_tokens_to_ids(token) for token in LOOKUP_TOKENS}
+        unknown = getattr(tokenizer, "unk_token_id", None)
+        missing = [token for token, i in ids.items() if i is None or (unknown is not None and i == unknown)]
         if missing:
             raise ValueError(
                 f"the tokenizer ({getattr(tokenizer, 'name_or_path', '') or 'in memory'}) lacks the lookup "
@@ -49,14 +51,14 @@ class LookupTokenIds:
                 "`lmlm train tokenizer --extend BASE`"
             )
         for token in LOOKUP_TOKENS:
-            if tokenizer.encode(token, add_special_tokens=False) != [vocab[token]]:
+            if tokenizer.encode(token, add_special_tokens=False) != [ids[token]]:
                 raise ValueError(
                     f"the tokenizer does not keep {token} as one token; add the lookup tokens as special "
                     "tokens with `lmlm train tokenizer --extend BASE`"
                 )
         if tokenizer.eos_token_id is None:
             raise ValueError("the tokenizer has no EOS token")
-        return cls(*(vocab[token] for token in LOOKUP_TOKENS), eos=tokenizer.eos_token_id)
+        return cls(*ids.values(), eos=tokenizer.eos_token_id)
 
     def by_token(self) -> dict[str, int]:
         """``{lookup token: id}`` for the four lookup tokens."""
