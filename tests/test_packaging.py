@@ -41,7 +41,7 @@ def test_plain_wheel_maps_folders_into_lmlm_and_ships_cypher(tmp_path):
     for module in [
         "lmlm/kg/store.py",
         "lmlm/kg/neo4j_store.py",
-        "lmlm/cli.py",
+        "lmlm/cli/__init__.py",
         "lmlm/evaluation/bench/kg_bench.py",
         "lmlm/model/generation.py",
         "lmlm/train/pretrain.py",
