@@ -226,14 +226,14 @@ def _evaluate(paths: DemoPaths, config: DemoConfig) -> dict:
 def evaluate_demo_model(paths: DemoPaths, max_new_tokens: int, limit: int = 300) -> dict:
     """Held-out biography prompts (the first ``limit``) through the LMLM, exact lookups only (no
     fuzzy rescue), greedy."""
+    from lmlm.api import load_lmlm
     from lmlm.evaluation.fact_statements import score_fact_statements
-    from lmlm.kg import KnowledgeGraph
-    from lmlm.model import LMLM
+    from lmlm.kg import KnowledgeGraph, ResolverConfig
 
     prompts = [json.loads(line) for line in (paths.world / "prompts.jsonl").read_text().splitlines()][:limit]
     values = [json.loads(line)["value"] for line in (paths.world / "triples.jsonl").read_text().splitlines()]
     with KnowledgeGraph.open(paths.kg) as kg:
-        model = LMLM.from_pretrained(paths.model("lmlm"), lookup_fn=kg.resolver(fuzzy=False))
+        model = load_lmlm(paths.model("lmlm"), kg, resolver_config=ResolverConfig(fuzzy=False))
         start = time.perf_counter()
         outputs = model.generate_outputs(
             [p["prompt"] for p in prompts], max_new_tokens=max_new_tokens, batch_size=32

@@ -30,9 +30,10 @@ from pathlib import Path
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessor
 
+from lmlm.api import load_lmlm
 from lmlm.kg import KnowledgeGraph
 from lmlm.kg.knowledge_graph import lmlm_home
-from lmlm.model import LMLM, DecodingArgs, LookupDecoder
+from lmlm.model import DecodingArgs, LookupDecoder
 from lmlm.model.reference import reference_generate
 
 
@@ -208,7 +209,7 @@ def main(argv=None) -> int:
         # Warm-up outside the timings: the fuzzy index and the embedding model load on the first
         # exact miss (seconds, once per process), and the first forward passes allocate.
         resolver.resolve("no such entity", "no such relation")
-        model = LMLM.from_pretrained(args.model, lookup_fn=resolver)
+        model = load_lmlm(args.model, lookup_fn=resolver)
         LookupDecoder(model, model.lmlm_tokenizer, resolver, DecodingArgs(max_new_tokens=8)).generate(
             prompts[:2]
         )

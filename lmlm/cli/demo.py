@@ -87,8 +87,8 @@ def _print_report(paths, report: dict) -> None:
 
 
 def run_demo(paths, config) -> dict:
+    from lmlm.api import load_lmlm
     from lmlm.kg import KnowledgeGraph
-    from lmlm.model import LMLM
 
     world = json.loads((paths.world / "world.json").read_text(encoding="utf-8"))
     prompts = [json.loads(line) for line in (paths.world / "prompts.jsonl").read_text().splitlines()]
@@ -106,13 +106,13 @@ def run_demo(paths, config) -> dict:
             }
             for (case, e, r), ans in zip(queries, answers)
         ]
-        model = LMLM.from_pretrained(paths.model("lmlm"), lookup_fn=resolver)
+        model = load_lmlm(paths.model("lmlm"), lookup_fn=resolver)
         opts = {"max_new_tokens": config.max_new_tokens}
         chosen = _pick_prompts(prompts)
         generated = model.generate_outputs([p["prompt"] for p in chosen], **opts)
         edit = _edit_and_forget(kg, model, chosen[0], opts, world)
         no_lookup = model.generate_outputs([chosen[0]["prompt"]], max_lookups=0, **opts)[0]
-        standard = LMLM.from_pretrained(paths.model("standard"))
+        standard = load_lmlm(paths.model("standard"))
         standard_out = standard.generate_outputs([chosen[0]["prompt"]], enable_lookup=False, **opts)[0]
     return {
         "lookups": lookups,
