@@ -27,7 +27,7 @@ import random
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -238,23 +238,40 @@ def write_documents(docs: Iterable[Document], path: PathLike, to: str = LMLM) ->
 
 @dataclass(frozen=True)
 class CleanConfig:
-    """Which documents :func:`clean_documents` keeps. Each field names its ``lmlm data clean`` flag."""
+    """Which documents :func:`clean_documents` keeps; each field is a flag of ``lmlm data clean``."""
 
-    min_chars: int = 50
-    """drop raw texts shorter than this (--min-chars)"""
-    max_chars: int = 100_000
-    """drop raw texts longer than this (--max-chars)"""
-    min_ratio: float = 0.8
-    """drop when the annotated text without lookups is shorter than this share of the raw text:
-    the annotator dropped part of it (--min-ratio)"""
-    max_ratio: float = 1.2
-    """... or longer than this share (--max-ratio)"""
-    max_density: float = 30.0
-    """drop documents with more lookups per 100 raw words (--max-density)"""
-    drop_redundant: bool = True
-    """remove lookups whose value is part of their entity or relation; the text stays (--keep-redundant)"""
-    dedupe: bool = True
-    """drop a document whose raw text repeats an earlier one (--keep-duplicates)"""
+    min_chars: int = field(default=50, metadata={"help": "drop raw texts shorter than this"})
+    max_chars: int = field(default=100_000, metadata={"help": "drop raw texts longer than this"})
+    min_ratio: float = field(
+        default=0.8,
+        metadata={
+            "help": "drop when the annotated text without lookups is shorter than this share of the raw "
+            "text (the annotator dropped part of it)"
+        },
+    )
+    max_ratio: float = field(
+        default=1.2,
+        metadata={
+            "help": "drop when the annotated text without lookups is longer than this share of the raw text"
+        },
+    )
+    max_density: float = field(
+        default=30.0, metadata={"help": "drop documents with more lookups per 100 raw words"}
+    )
+    drop_redundant: bool = field(
+        default=True,
+        metadata={
+            "help": "remove lookups whose value is part of their entity or relation; the text stays",
+            "off_flags": ("--keep-redundant",),
+        },
+    )
+    dedupe: bool = field(
+        default=True,
+        metadata={
+            "help": "drop a document whose raw text repeats an earlier one",
+            "off_flags": ("--keep-duplicates",),
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.min_chars < 0 or self.max_chars < self.min_chars:
