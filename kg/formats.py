@@ -263,17 +263,26 @@ def _require_list(path: PathLike, data: Any, key: str) -> list:
 
 def read_jsonl(path: PathLike) -> Iterator[Triple]:
     """One triple per non-blank line, read as the file streams."""
+    for number, record in read_json_objects(path):
+        yield _triple_from_record(path, f"line {number}", record)
+
+
+def read_json_objects(path: PathLike) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSON-lines file, read as it streams.
+
+    The one JSONL reader: triples here, documents in ``lmlm.train.corpus``. A line that is not UTF-8
+    or not a JSON object raises InputFormatError naming the file and ``line N``.
+    """
     for number, line in _iter_lines(path):
         if not line.strip():
             continue
-        where = f"line {number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
-            raise _error(path, where, f"invalid JSON: {e.msg} (column {e.colno})") from e
+            raise _error(path, f"line {number}", f"invalid JSON: {e.msg} (column {e.colno})") from e
         if not isinstance(record, dict):
-            raise _error(path, where, f"expected an object, got {_type_name(record)}")
-        yield _triple_from_record(path, where, record)
+            raise _error(path, f"line {number}", f"expected an object, got {_type_name(record)}")
+        yield number, record
 
 
 def _triple_from_record(path: PathLike, where: str, record: dict) -> Triple:

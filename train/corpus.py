@@ -11,8 +11,9 @@ Formats of :func:`load_documents`:
   by :func:`lmlm.kg.formats.read_paper_examples`, which also gives the id (the first of
   ``original_dataset_ids``, else ``examples[i]``; unique in the file): the same id that
   ``lmlm kg import`` records as the source of the document's facts.
-* ``jsonl``: one object a line with ``text`` and/or ``annotated_text`` (either format) and an
-  optional ``id`` (else ``line-N``). ``lmlm data convert`` writes this.
+* ``jsonl``: one object a line (read by :func:`lmlm.kg.formats.read_json_objects`) with ``text``
+  and/or ``annotated_text`` (either format) and an optional ``id`` (else ``line-N``).
+  ``lmlm data convert`` writes this.
 * ``world``: a directory written by ``lmlm data world``; its ``corpus/train.jsonl``.
 
 Errors name the file and the record (``line N``, ``examples[i]``) and, for a lookup that cannot be
@@ -35,7 +36,7 @@ from typing import Any
 
 from lmlm.kg.errors import InputFormatError
 from lmlm.kg.facts import normalize_key
-from lmlm.kg.formats import ReadReport, read_paper_examples, unique_document_id
+from lmlm.kg.formats import ReadReport, read_json_objects, read_paper_examples, unique_document_id
 from lmlm.kg.syntax import LookupCall, from_pretraining_text, iter_pretraining_lookups, strip_lookups
 
 from .lookup_text import remove_spans, to_token_text
@@ -122,30 +123,8 @@ def _paper_records(path: PathLike) -> Iterator[tuple[str, dict]]:
 
 
 def _jsonl_records(path: PathLike) -> Iterator[tuple[str, dict]]:
-    try:
-        f = open(path, encoding="utf-8-sig")
-    except OSError as e:
-        raise InputFormatError(str(path), "file", e.strerror or str(e)) from e
-    with f:
-        number = 0
-        try:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                where = f"line {number}"
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise InputFormatError(
-                        str(path), where, f"invalid JSON: {e.msg} (column {e.colno})"
-                    ) from e
-                if not isinstance(record, dict):
-                    raise InputFormatError(
-                        str(path), where, f"expected an object, got {type(record).__name__}"
-                    )
-                yield where, {**record, "id": str(record.get("id") or f"line-{number}")}
-        except UnicodeDecodeError as e:
-            raise InputFormatError(str(path), f"line {number + 1}", "not UTF-8") from e
+    for number, record in read_json_objects(path):
+        yield f"line {number}", {**record, "id": str(record.get("id") or f"line-{number}")}
 
 
 def _make_document(
