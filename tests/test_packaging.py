@@ -110,7 +110,7 @@ def test_plain_wheel_builds_quietly_maps_folders_into_lmlm_and_ships_every_modul
 
 def test_importing_the_knowledge_graph_does_not_import_torch():
     code = (
-        "import sys, lmlm, lmlm.kg, lmlm.cli, lmlm.kg.knowledge_graph, lmlm.kg.fuzzy, lmlm.kg.embedding;"
+        "import sys, lmlm, lmlm.kg, lmlm.cli, lmlm.kg.knowledge_graph, lmlm.kg.vector_index, lmlm.kg.fuzzy_index, lmlm.kg.embedding;"
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules];"
         "assert not heavy, heavy"
     )

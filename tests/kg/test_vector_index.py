@@ -183,13 +183,14 @@ def test_bytes_per_key(index: VectorIndex) -> None:
 
 @pytest.mark.slow
 def test_compressed_recall_against_flat(embedder: Embedder, tmp_path) -> None:
-    from lmlm.evaluation.bench.fuzzy_index import generate_keys, perturb
+    from lmlm.evaluation.bench.fuzzy_index import generate_keys
+    from lmlm.evaluation.perturbations import perturb
 
     keys = generate_keys(20_000, seed=1)
     vecs = embedder.encode([k.text for k in keys])
     rng = random.Random(2)
     sources = rng.sample(range(len(keys)), 500)
-    queries = embedder.encode([perturb(keys[i], rng) for i in sources])
+    queries = embedder.encode([perturb(keys[i].entity, keys[i].relation, rng) for i in sources])
     ids = np.arange(len(keys), dtype=np.int64) * 7 - 50_000  # arbitrary, some negative
     flat, small = VectorIndex(embedder, "flat"), VectorIndex(embedder, "compressed")
     flat.add_vectors(ids, vecs)
