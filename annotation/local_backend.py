@@ -30,6 +30,7 @@ class LocalBackend:
         self.batch_size = config.batch_size
         resolved = resolve_model(config.model, config.adapter)
         self.model_id = resolved.model_id
+        self.adapter = resolved.adapter
         self.tokenizer = AutoTokenizer.from_pretrained(resolved.tokenizer)
         if not self.tokenizer.chat_template:
             raise ValueError(f"--model {config.model}: the tokenizer has no chat template")

@@ -62,15 +62,15 @@ class RunConfig:
             raise ValueError(f"--limit must be >= 0, got {self.limit}")
 
 
-def choose_prompt(run: RunConfig, backend: BackendConfig | None) -> PromptTemplate:
+def choose_prompt(run: RunConfig, backend: BackendConfig | Backend | None) -> PromptTemplate:
     """``auto``: the fine-tuning prompt for an annotator trained by ``lmlm train annotator``."""
     prompt_id = run.prompt
     if prompt_id == AUTO:
-        adapter = (
-            backend is not None
-            and backend.backend != "openai"
-            and resolve_model(backend.model, backend.adapter).adapter
-        )
+        if isinstance(backend, BackendConfig):
+            local = backend.backend != "openai"
+            adapter = local and resolve_model(backend.model, backend.adapter).adapter
+        else:
+            adapter = getattr(backend, "adapter", "")
         prompt_id = SFT_PROMPT if adapter else DEFAULT_PROMPT
     return get_prompt(prompt_id, run.examples or None)
 
@@ -91,7 +91,7 @@ def annotate(
     """
     inputs_config = inputs_config or InputConfig()
     backend_config = backend if isinstance(backend, BackendConfig) else None
-    prompt = choose_prompt(run, backend_config)
+    prompt = choose_prompt(run, backend)
     live = make_backend(backend) if backend_config else backend
     settings = _settings(live, prompt, inputs_config, inputs)
     directory = RunDirectory.open(run.out, settings, run.resume)

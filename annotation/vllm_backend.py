@@ -36,6 +36,7 @@ class VLLMBackend:
         self.batch_size = config.batch_size
         resolved = resolve_model(config.model, config.adapter)
         self.model_id = resolved.model_id
+        self.adapter = resolved.adapter
         lora = {}
         self.lora_request = None
         if resolved.adapter:

@@ -3,10 +3,11 @@
     python -m lmlm.evaluation.annotation_quality --out results/annotation-quality
 
 1. A generated world (:mod:`lmlm.train.world`): biographies of the trained people with every fact
-   annotated; a fifth of the people are held out (no biography of them is used in training).
+   annotated; a share of the people are held out (no biography of them is used in training).
 2. A base model built here: a byte-level BPE tokenizer with a chat template, and a small Llama
-   (``--preset``) pretrained briefly on the trained people's biographies, raw and annotated, so
-   that it knows the words and the call syntax (``lmlm.train.pretrain``, standard mode).
+   (``--preset``) pretrained briefly on the trained people's biographies, each raw and then
+   annotated in one document (``lmlm.train.pretrain``, standard mode), so that it knows the words
+   and the call syntax and has learnt to copy names and values from its context.
 3. ``lmlm train annotator`` on it: LoRA, TRL SFT on (raw -> annotated) pairs of those biographies.
 4. New biographies of held-out people, annotated by the pipeline with the local backend
    (``lmlm.annotation.annotate``: validation, repair, cleaning, extraction).
@@ -140,16 +141,15 @@ def _key(entity: str, relation: str, value: str) -> tuple[str, str, str]:
 
 
 def _pretraining_texts(world_dir: Path) -> list[str]:
-    """One document per trained person: their biographies, raw and annotated, one after another.
+    """One document per training biography: the raw text, then the same text annotated.
 
-    A model that reads the same names and values several times in one context learns to copy them
-    from earlier in the context, which annotating asks of it (the text is in the prompt).
+    A small model learns to copy a name from its context only when copying is the easiest way to
+    lower its loss (see the demo model in README.md): with each person in one biography, the names
+    and values of the annotated half can only come from the raw half above it, which is what
+    annotating asks (the text to annotate is in the prompt).
     """
-    by_person: dict[str, list[str]] = {}
-    for line in (world_dir / "corpus" / "train.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        by_person.setdefault(row["person"], []).extend([row["text"], row["annotated_text"]])
-    return ["\n\n".join(texts) for texts in by_person.values()]
+    rows = [json.loads(line) for line in (world_dir / "corpus" / "train.jsonl").read_text().splitlines()]
+    return [f"{row['text']}\n\n{row['annotated_text']}" for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,10 +279,19 @@ def check_paper_samples(folder: Path) -> list[dict]:
 
 
 def run(config: QualityConfig) -> dict:
-    if config.threads:
-        import torch
+    """The whole experiment; writes and returns the result."""
+    import torch
 
+    threads = torch.get_num_threads()
+    if config.threads:
         torch.set_num_threads(config.threads)
+    try:
+        return _run(config)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(config: QualityConfig) -> dict:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     world_dir, docs, truth = build_world(config, out)

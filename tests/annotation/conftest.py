@@ -38,3 +38,30 @@ def gold_responder(docs: list[dict]):
     """respond(text): the world's annotation of ``text`` (the text itself if unknown)."""
     gold = {d["text"]: d["annotated_text"] for d in docs}
     return lambda text: gold.get(text, text)
+
+
+# The quality script at its smallest size: trains the annotator the local-backend tests use.
+SMALLEST = {
+    "people": 40,
+    "variants": 1,
+    "heldout": 0.2,
+    "eval_docs": 4,
+    "vocab_size": 700,
+    "pretrain_epochs": 2.0,
+    "sft_steps": 6,
+    "sft_batch_size": 2,
+    "lora_r": 8,
+    "batch_size": 4,
+    "threads": 1,
+}
+
+
+@pytest.fixture(scope="session")
+def quality(tmp_path_factory):
+    """(output directory, result) of ``annotation_quality`` at the smallest size."""
+    from lmlm.evaluation.annotation_quality import QualityConfig, run
+    from tests.paper_data import PAPER_DATA
+
+    out = tmp_path_factory.mktemp("annotation-quality")
+    paper = str(PAPER_DATA) if PAPER_DATA.is_dir() else ""
+    return out, run(QualityConfig(out=str(out), paper_data=paper, **SMALLEST))

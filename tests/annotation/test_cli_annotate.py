@@ -1,5 +1,6 @@
-"""``lmlm annotate`` end to end: a run killed with SIGKILL in the middle, then ``--resume``, finishes
-every text exactly once, and sends again at most the requests that were in flight."""
+"""``lmlm annotate`` end to end: a run killed with SIGKILL (or stopped with Ctrl-C) in the middle,
+then ``--resume``, finishes every text exactly once, and sends again at most the requests that
+were in flight."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+
+import pytest
 
 from lmlm.annotation.chat_server import ChatServer
 from lmlm.annotation.output import ANNOTATED, read_records
@@ -47,7 +50,10 @@ def _wait_for_lines(path, n: int, proc: subprocess.Popen, limit: float = 120.0) 
     raise AssertionError(f"{path}: fewer than {n} records after {limit} s")
 
 
-def test_a_killed_run_resumes_without_duplicates(biographies, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("sig", "exit_code"), [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130)], ids=["SIGKILL", "Ctrl-C"]
+)
+def test_an_interrupted_run_resumes_without_duplicates(biographies, tmp_path, capsys, sig, exit_code):
     docs = biographies[:30]
     inputs = tmp_path / "in.jsonl"
     write_inputs(inputs, docs)
@@ -62,10 +68,10 @@ def test_a_killed_run_resumes_without_duplicates(biographies, tmp_path, capsys):
         )
         try:
             _wait_for_lines(out / ANNOTATED, 8, proc)
-            os.kill(proc.pid, signal.SIGKILL)
+            os.kill(proc.pid, sig)
         finally:
             proc.wait(timeout=60)
-        assert proc.returncode == -signal.SIGKILL
+        assert proc.returncode == exit_code
         survived = [r["id"] for r in read_records(out / ANNOTATED)]
         assert 8 <= len(survived) < len(docs)
         sent_before = Counter(a.request_id for a in server.attempts)

@@ -79,3 +79,16 @@ def test_a_bad_example_names_file_and_line(tmp_path, record, match):
 def test_unknown_prompt_id_is_refused():
     with pytest.raises(ValueError, match="--prompt must be one of"):
         get_prompt("lmlm-v9")
+
+
+def test_importing_the_package_loads_neither_torch_nor_openai():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lmlm.annotation, lmlm.annotation.pipeline, lmlm.annotation.chat_server;"
+        "heavy = [m for m in ('torch', 'transformers', 'openai', 'vllm') if m in sys.modules];"
+        "assert not heavy, heavy"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
