@@ -20,6 +20,13 @@ reference of real annotators (GPT-4o, the paper's Llama-3.1-8B annotator): the s
 that parse, of texts preserved exactly, and the pipeline's verdicts (exact, repaired, rejected).
 
 Writes ``annotation_quality.json`` and ``annotation_quality.png`` under ``--out``.
+
+Measured on the 2-core development machine (shared with other jobs): at the sizes it allows in
+tens of minutes (``tiny-2m``, 170-415 pretraining steps of 4k tokens, 300 LoRA steps), the base
+model does not learn to copy a passage from its context, so the annotator writes a plausible
+biography of somebody else instead of copying the text: every held-out text is rejected and no
+triple is extracted. The script is the measurement; a meaningful annotator needs a base that can
+copy (a larger ``--preset``, many more ``--pretrain-epochs``, a GPU).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import argparse
 import json
 import logging
 import random
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,7 +58,8 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}### assistant\n{% endif %}"
 )
 PAPER_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lmlm-paper"
-_EVAL_VARIANT = 999  # seeds the held-out biographies apart from any training variant
+_EVAL_VARIANT = 999
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")  # seeds the held-out biographies apart from any training variant
 
 
 @dataclass(frozen=True)
@@ -58,21 +67,21 @@ class QualityConfig:
     """Sizes of the experiment; each field is a flag."""
 
     out: str = field(default="", metadata={"help": "output directory"})
-    people: int = field(default=300, metadata={"help": "people in the world"})
-    heldout: float = field(default=0.2, metadata={"help": "share of people held out of all training"})
-    variants: int = field(default=2, metadata={"help": "training biographies per trained person"})
+    people: int = field(default=1000, metadata={"help": "people in the world"})
+    heldout: float = field(default=0.1, metadata={"help": "share of people held out of all training"})
+    variants: int = field(default=1, metadata={"help": "training biographies per trained person"})
     eval_docs: int = field(default=60, metadata={"help": "held-out biographies annotated and scored"})
     seed: int = field(default=0, metadata={"help": "world and training seed"})
     names: str = field(
-        default="syllables", metadata={"help": "person names: syllables or given (lmlm data world)"}
+        default="given", metadata={"help": "person names: syllables or given (lmlm data world)"}
     )
     threads: int = field(default=0, metadata={"help": "torch CPU threads (0: torch's default)"})
     vocab_size: int = field(default=2048, metadata={"help": "tokenizer vocabulary"})
     preset: str = field(default="tiny-2m", metadata={"help": "base model architecture (lmlm.train.presets)"})
-    pretrain_epochs: float = field(default=2.0, metadata={"help": "base pretraining epochs on world text"})
-    sft_steps: int = field(default=400, metadata={"help": "annotator fine-tuning steps (LoRA)"})
+    pretrain_epochs: float = field(default=6.0, metadata={"help": "base pretraining epochs on world text"})
+    sft_steps: int = field(default=300, metadata={"help": "annotator fine-tuning steps (LoRA)"})
     sft_batch_size: int = field(default=4, metadata={"help": "fine-tuning batch size"})
-    lora_r: int = field(default=32, metadata={"help": "LoRA rank"})
+    lora_r: int = field(default=64, metadata={"help": "LoRA rank"})
     lr: float = field(default=2e-3, metadata={"help": "fine-tuning peak learning rate"})
     batch_size: int = field(default=8, metadata={"help": "texts annotated together"})
     paper_data: str = field(default=str(PAPER_DATA), metadata={"help": "the paper's samples ('' to skip)"})
@@ -140,16 +149,22 @@ def _key(entity: str, relation: str, value: str) -> tuple[str, str, str]:
     return normalize_key(entity), normalize_key(relation), normalize_key(value)
 
 
-def _pretraining_texts(world_dir: Path) -> list[str]:
-    """One document per training biography: the raw text, then the same text annotated.
+def _pretraining_texts(world_dir: Path, seed: int) -> list[str]:
+    """World text that teaches a small model to copy from its context, which annotating asks.
 
-    A small model learns to copy a name from its context only when copying is the easiest way to
-    lower its loss (see the demo model in README.md): with each person in one biography, the names
-    and values of the annotated half can only come from the raw half above it, which is what
-    annotating asks (the text to annotate is in the prompt).
+    Two kinds of document per training biography: the raw text, then the same text annotated; and
+    a passage of sentences drawn from any biographies, then the same passage again. A small model
+    learns to copy only when copying is the easiest way to lower its loss (see the demo model in
+    README.md): the second half of a repeated passage can be predicted in no other way.
     """
     rows = [json.loads(line) for line in (world_dir / "corpus" / "train.jsonl").read_text().splitlines()]
-    return [f"{row['text']}\n\n{row['annotated_text']}" for row in rows]
+    sentences = [s for row in rows for s in _SENTENCE.split(row["text"]) if s]
+    rng = random.Random(seed)
+    texts = []
+    for row in rows:
+        passage = " ".join(rng.sample(sentences, min(len(sentences), rng.randint(3, 6))))
+        texts += [f"{row['text']}\n\n{row['annotated_text']}", f"{passage}\n\n{passage}"]
+    return texts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,7 +173,7 @@ def _pretraining_texts(world_dir: Path) -> list[str]:
 
 def build_base(config: QualityConfig, world_dir: Path, out: Path) -> Path:
     """A tokenizer with a chat template and a small Llama pretrained on the world's text."""
-    texts = _pretraining_texts(world_dir)
+    texts = _pretraining_texts(world_dir, config.seed)
     tok_dir = out / "tokenizer"
     tokenizer = train_tokenizer(texts + [ANNOTATOR_SYSTEM_PROMPT] * 20, tok_dir, vocab_size=config.vocab_size)
     tokenizer.chat_template = CHAT_TEMPLATE

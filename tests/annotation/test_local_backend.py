@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from lmlm.annotation import BackendConfig, Request, get_prompt
 from lmlm.annotation.local_backend import LocalBackend
@@ -50,8 +51,12 @@ def test_the_local_backend_loads_the_adapter_that_lmlm_train_annotator_wrote(qua
     tuned = LocalBackend(BackendConfig(backend="local", model=adapter, max_new_tokens=24))
     base = LocalBackend(BackendConfig(backend="local", model=str(out / "base" / "final"), max_new_tokens=24))
     assert tuned.model_id.endswith("+adapter")
-    [with_adapter], [without] = tuned.generate([request]), base.generate([request])
-    assert with_adapter.completion_tokens > 0 and with_adapter.text != without.text
+    [completion] = tuned.generate([request])
+    assert completion.id == "r" and completion.completion_tokens > 0 and completion.prompt_tokens > 0
+    ids = tuned.tokenizer(text, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        tuned_logits, base_logits = tuned.model(ids).logits, base.model(ids).logits
+    assert not torch.allclose(tuned_logits, base_logits, atol=1e-6)  # the adapter is merged in
 
 
 def test_lmlm_annotate_with_the_local_backend_chunks_by_tokens_and_resumes(quality, tmp_path, capsys):
