@@ -5,6 +5,7 @@
 * ``lmlm demo``: build (first run) and run the demo (:mod:`lmlm.cli.demo`)
 * ``lmlm train ...``: tokenizers, pretraining, the annotator (:mod:`lmlm.cli.train`)
 * ``lmlm generate``: decode prompts with lookups answered by a store (:mod:`lmlm.cli.generate`)
+* ``lmlm annotate``: raw text to annotated corpus, triples and a store (:mod:`lmlm.cli.annotate`)
 
 A group's module has ``register(groups)``, which adds its parser (flags made from its settings'
 dataclasses with :mod:`lmlm.cli.common`) and sets ``func`` on each command; adding a group is one
@@ -26,7 +27,7 @@ from lmlm.kg.errors import KnowledgeGraphError
 
 logger = logging.getLogger("lmlm")
 
-GROUPS = ("kg", "data", "demo", "train", "generate")
+GROUPS = ("kg", "data", "demo", "train", "generate", "annotate")
 """The modules of :mod:`lmlm.cli` that make a command group, in the order ``lmlm --help`` lists them."""
 
 
