@@ -57,7 +57,6 @@ def test_lookups_need_an_existing_store_and_none_is_created(model_dir, tmp_path,
     ("flags", "message"),
     [
         (["--max-new-tokens", "0"], "max_new_tokens must be >= 1"),
-        (["--fallback", "guess"], "fallback must be one of"),
         (["--top-p", "0"], "top_p must be in (0, 1]"),
         (["--batch-size", "0"], "--batch-size must be >= 1"),
     ],
@@ -65,6 +64,12 @@ def test_lookups_need_an_existing_store_and_none_is_created(model_dir, tmp_path,
 def test_bad_settings_are_named(model_dir, tmp_path, capsys, flags, message):
     assert main(["generate", "Ko", "--model", str(model_dir), "--store", str(tmp_path), *flags]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_fallback_choices_are_the_resolvers(capsys):
+    with pytest.raises(SystemExit):
+        main(["generate", "Ko", "--fallback", "guess"])
+    assert "--fallback: invalid choice: 'guess' (choose from 'none', 'unknown', 'top1')" in capsys.readouterr().err
 
 
 def test_logit_bias_takes_paper_none_or_a_json_map(capsys):
