@@ -94,36 +94,48 @@ def _commit_import_batch(write: Write, batch: FactBatch, record: Change) -> Chan
     return replace(progress, added_count=progress.added_count + added)
 
 
-def apply_batched(write: Write, draft: ChangeDraft, batch_size: int) -> Change:
+def apply_batched(write: Write, draft: ChangeDraft, batch_size: int, resume: Change | None = None) -> Change:
     """A large change without aliases (undoing a large import) in batches of ``batch_size`` facts:
     removals first, then additions, each batch one transaction that lists its facts in a ChangePart
     and counts itself in the change record. The change it undoes is marked undone only at the end;
-    one stopped part-way is marked interrupted (ChangeInterruptedError)."""
+    one stopped part-way is marked interrupted (ChangeInterruptedError). With ``resume`` (such a
+    change, stopped) the batches go on under it, numbered after the ones it has. Returns the change
+    with the facts of this call's batches."""
     now = time.time()
     removals = [draft.removed[i : i + batch_size] for i in range(0, len(draft.removed), batch_size)]
     new = draft.new_facts(now)
     additions = [new[i : i + batch_size] for i in range(0, len(new), batch_size)]
-    record = Change(
-        0, draft.op, draft.summary, now, undoes=draft.undoes, removed_count=len(draft.removed),
-        state=RUNNING, committed_batches=0, total_batches=len(removals) + len(additions),
-    )  # fmt: skip
-    record = replace(record, id=write(neo4j_tx.create_change, record))
+    if resume is None:
+        batches = len(removals) + len(additions)
+        record = Change(0, draft.op, draft.summary, now, undoes=draft.undoes, state=RUNNING)
+        record = replace(record, committed_batches=0, total_batches=batches)
+        record = replace(record, id=write(neo4j_tx.create_change, record))
+    else:
+        done = resume.committed_batches or 0
+        record = replace(
+            resume, state=RUNNING, committed_batches=done, total_batches=done + len(removals) + len(additions),
+            removed=(), added=(),
+        )  # fmt: skip
     stored: list[Fact] = []
     try:
         for facts in removals:
-            progress = replace(record, committed_batches=record.committed_batches + 1)
+            progress = replace(
+                record,
+                committed_batches=record.committed_batches + 1,
+                removed_count=record.removed_count + len(facts),
+            )
             write(neo4j_tx.remove_part, record.id, progress.committed_batches, facts, progress)
             record = progress
         for facts in additions:
             progress = replace(record, committed_batches=record.committed_batches + 1)
             stored += write(neo4j_tx.add_part, record.id, progress.committed_batches, facts, progress)
-            record = replace(progress, added_count=len(stored))
+            record = replace(progress, added_count=progress.added_count + len(facts))
     except (Exception, KeyboardInterrupt) as e:
         record = replace(record, state=INTERRUPTED)
         _finish(write, record)
         raise ChangeInterruptedError(
-            f"{draft.summary} stopped: change {record.id} is {record.progress_note()}; `undo {record.id}` "
-            f"reverts what it did: {type(e).__name__}: {one_line(e)}",
+            f"{draft.summary} stopped: change {record.id} is {record.progress_note()}; `undo {draft.undoes}` "
+            f"again resumes it, `undo {record.id}` reverts it: {type(e).__name__}: {one_line(e)}",
             record.id,
         ) from e
     record = replace(record, state=COMPLETE)

@@ -305,8 +305,9 @@ class Neo4jStore(KnowledgeStore):
     ) -> ImportReport:
         return neo4j_batches.import_batched(self._write, triples, summary, batch_size, progress=progress)
 
-    def _apply_batched(self, draft: ChangeDraft) -> Change:
-        return neo4j_batches.apply_batched(self._write, draft, self.change_batch_size)
+    def _apply_batched(self, draft: ChangeDraft, resume: Change | None = None) -> Change:
+        change = neo4j_batches.apply_batched(self._write, draft, self.change_batch_size, resume)
+        return change if resume is None else self.get_change(change.id)  # with the earlier batches
 
     def clear(self) -> None:
         """Delete every fact, entity, alias and change in batches. The counters stay, so change ids

@@ -151,9 +151,10 @@ class KnowledgeStore(ABC):
         none."""
         return []
 
-    def _apply_batched(self, draft: ChangeDraft) -> Change:
+    def _apply_batched(self, draft: ChangeDraft, resume: Change | None = None) -> Change:
         """:meth:`_apply` for a draft of more than ``change_batch_size`` facts and no aliases. A store
-        that batches writes it in several transactions (see :mod:`lmlm.kg.changes`); by default, one."""
+        that batches writes it in several transactions (see :mod:`lmlm.kg.changes`), and with
+        ``resume`` (an unfinished change of the same kind) goes on with that change; by default, one."""
         return self._apply(draft)
 
     @abstractmethod
@@ -334,7 +335,9 @@ class KnowledgeStore(ABC):
         An interrupted or unfinished import can be undone like any other: what it committed goes.
         (Undo an unfinished one only once its process has stopped: one still running goes on adding.)
         An undo of more than ``change_batch_size`` facts is written in batches where the store
-        batches (Neo4j), so undoing a large import fits the server's transaction memory.
+        batches (Neo4j), so undoing a large import fits the server's transaction memory; if such an
+        undo stops part-way, undoing the same change again resumes it (undoing the stopped undo
+        instead puts back what it removed).
         """
         self.require_writable("undo a change")
         change = self.get_change(change_id)
@@ -359,8 +362,11 @@ class KnowledgeStore(ABC):
             aliases_removed=change.aliases_added,
             undoes=change_id,
         )
-        if draft.size > self.change_batch_size and not (draft.aliases_added or draft.aliases_removed):
-            return self._apply_batched(draft)
+        resume = next((c for c in self.unfinished_changes() if c.undoes == change_id), None)
+        if resume is not None or (
+            draft.size > self.change_batch_size and not (draft.aliases_added or draft.aliases_removed)
+        ):
+            return self._apply_batched(draft, resume)
         return self._commit(draft)
 
     def _owns(self, change_id: int, fact: Fact) -> bool:
