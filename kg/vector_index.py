@@ -31,11 +31,8 @@ Importing this module does not import faiss, torch or sentence-transformers.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,14 +40,11 @@ from typing import Any
 
 import numpy as np
 
+from . import vector_files
 from .embedding import Embedder
 from .errors import FuzzyIndexError
 
 logger = logging.getLogger(__name__)
-
-FORMAT_VERSION = 1
-INDEX_FILE = "index.faiss"
-META_FILE = "meta.json"
 
 COMPRESSED_KIND = "ivfrabitq"
 KINDS = ("flat", COMPRESSED_KIND)
@@ -92,17 +86,7 @@ class Hit:
     score: float
 
 
-def _faiss() -> Any:
-    import faiss
-
-    if not getattr(_faiss, "configured", False):
-        # OpenMP's default may count CPUs this process cannot use (cgroups, affinity masks);
-        # oversubscribed OpenMP threads spin and make every search slower.
-        if "OMP_NUM_THREADS" not in os.environ:
-            usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-            faiss.omp_set_num_threads(max(1, usable or 1))
-        _faiss.configured = True
-    return faiss
+_faiss = vector_files.faiss_module
 
 
 class VectorIndex:
@@ -312,59 +296,35 @@ class VectorIndex:
         """Serialised index size over key count (what ``faiss.serialize_index`` would return, uncopied)."""
         if len(self) == 0:
             return 0.0
-        counter = _CountingCrc()
+        counter = vector_files.CountingCrc()
         _faiss().write_index(self._index, _faiss().PyCallbackIOWriter(counter.write))
         return counter.size / len(self)
 
     def save(self, directory: str | Path) -> None:
-        """Write ``index.faiss`` and ``meta.json`` into ``directory``, each file replaced atomically.
-
-        meta.json is written last and records the index file's size and CRC32, so a save cut short
-        between the two files is detected by :meth:`load`.
-        """
-        faiss = _faiss()
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        """Write ``index.faiss`` and ``meta.json`` into ``directory`` (see :mod:`.vector_files`)."""
         index = self._index
         if index is None:  # an empty index still records the model's dimension
             self._dim = self._dim or self.embedder.dim
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self._dim))
-        tmp_index = directory / f".{INDEX_FILE}.{os.getpid()}.tmp"
-        tmp_meta = directory / f".{META_FILE}.{os.getpid()}.tmp"
-        try:
-            with open(tmp_index, "wb") as fh:
-                counter = _CountingCrc(fh)
-                faiss.write_index(index, faiss.PyCallbackIOWriter(counter.write))
-                fh.flush()
-                os.fsync(fh.fileno())
-            meta = {
-                "format_version": FORMAT_VERSION,
-                "model": self.embedder.name,
-                "dim": self._dim,
-                "count": len(self),
-                "metric": "inner_product",
-                **self.params(),
-                "index_bytes": counter.size,
-                "index_crc32": counter.crc,
-            }
-            with open(tmp_meta, "w", encoding="utf-8") as fh:
-                json.dump(meta, fh, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp_index, directory / INDEX_FILE)
-            os.replace(tmp_meta, directory / META_FILE)
-        except (OSError, RuntimeError) as e:
-            raise FuzzyIndexError(f"{directory}: cannot save the vector index: {e}") from e
-        finally:
-            tmp_index.unlink(missing_ok=True)
-            tmp_meta.unlink(missing_ok=True)
+            index = _faiss().IndexIDMap2(_faiss().IndexFlatIP(self._dim))
+        meta = {
+            "model": self.embedder.name,
+            "dim": self._dim,
+            "count": len(self),
+            "metric": "inner_product",
+            **self.params(),
+        }
+        vector_files.write_files(Path(directory), index, meta)
 
     @classmethod
     def load(cls, directory: str | Path, embedder: Embedder) -> VectorIndex:
         """Read an index written by :meth:`save`; raises :class:`FuzzyIndexError` if it is damaged or
         was built with another embedding model or dimension."""
         directory = Path(directory)
-        meta = _read_meta(directory / META_FILE)
+        meta = vector_files.read_meta(directory / vector_files.META_FILE)
+        try:
+            resolve_kind(meta["kind"])
+        except ValueError as e:
+            raise FuzzyIndexError(f"{directory / vector_files.META_FILE}: {e}") from e
         if meta["model"] != embedder.name:
             raise FuzzyIndexError(
                 f"{directory}: index built with embedding model {meta['model']!r}, "
@@ -376,10 +336,10 @@ class VectorIndex:
             )
         # read_index returns the concrete class. Keep that object: a downcast_index() proxy does
         # not own the index, which is freed with the proxy that does.
-        index = _read_index(directory / INDEX_FILE, meta)
+        index = vector_files.read_index(directory / vector_files.INDEX_FILE, meta)
         if index.d != meta["dim"] or index.ntotal != meta["count"]:
             raise FuzzyIndexError(
-                f"{directory / INDEX_FILE}: holds {index.ntotal} vectors of dimension {index.d}, "
+                f"{directory / vector_files.INDEX_FILE}: holds {index.ntotal} vectors of dimension {index.d}, "
                 f"meta.json says {meta['count']} of dimension {meta['dim']}"
             )
         out = cls(embedder, meta["kind"], min_train_keys=int(meta.get("min_train_keys", MIN_TRAIN_KEYS)))
@@ -393,77 +353,11 @@ class VectorIndex:
         out._index = index
         out._ids = np.sort(ids)
         if len(np.unique(out._ids)) != len(out._ids):
-            raise FuzzyIndexError(f"{directory / INDEX_FILE}: holds duplicate ids")
+            raise FuzzyIndexError(f"{directory / vector_files.INDEX_FILE}: holds duplicate ids")
         return out
 
 
 # -------------------------------------------------------------------- helpers
-class _CountingCrc:
-    """A faiss writer callback that counts bytes and takes their CRC32, optionally writing them on."""
-
-    def __init__(self, fh: Any = None):
-        self.fh = fh
-        self.size = 0
-        self.crc = 0
-
-    def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        self.crc = zlib.crc32(chunk, self.crc)
-        if self.fh is not None:
-            self.fh.write(chunk)
-
-
-def _read_meta(path: Path) -> dict:
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise FuzzyIndexError(f"{path}: no vector index here (meta.json missing)") from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FuzzyIndexError(f"{path}: unreadable meta.json: {e}") from e
-    if not isinstance(meta, dict):
-        raise FuzzyIndexError(f"{path}: meta.json is not an object")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise FuzzyIndexError(
-            f"{path}: format version {meta.get('format_version')!r}, expected {FORMAT_VERSION}"
-        )
-    missing = [k for k in ("kind", "dim", "model", "count", "index_bytes", "index_crc32") if k not in meta]
-    if missing:
-        raise FuzzyIndexError(f"{path}: meta.json lacks {', '.join(missing)}")
-    try:
-        resolve_kind(meta["kind"])
-    except ValueError as e:
-        raise FuzzyIndexError(f"{path}: {e}") from e
-    return meta
-
-
-def _read_index(path: Path, meta: dict) -> Any:
-    """Read the faiss file, checking its size and CRC32 against meta.json on the way."""
-    faiss = _faiss()
-    try:
-        with open(path, "rb") as fh:
-            crc = 0
-
-            def read(n: int) -> bytes:
-                nonlocal crc
-                chunk = fh.read(n)
-                crc = zlib.crc32(chunk, crc)
-                return chunk
-
-            index = faiss.read_index(faiss.PyCallbackIOReader(read))
-            crc = zlib.crc32(fh.read(), crc)  # trailing bytes, if any, count as damage
-            size = fh.tell()
-    except FileNotFoundError as e:
-        raise FuzzyIndexError(f"{path}: index file missing") from e
-    except (OSError, RuntimeError) as e:
-        raise FuzzyIndexError(f"{path}: damaged index file: {e}") from e
-    if size != meta["index_bytes"] or crc != meta["index_crc32"]:
-        raise FuzzyIndexError(
-            f"{path}: damaged index file ({size} bytes, CRC32 {crc}; meta.json says "
-            f"{meta['index_bytes']} bytes, CRC32 {meta['index_crc32']}); rebuild the index"
-        )
-    return index
-
-
 def _as_ids(ids: np.ndarray | Sequence[int]) -> np.ndarray:
     arr = np.asarray(ids)
     if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):

@@ -49,7 +49,7 @@ def test_no_lookup_decodes_without_opening_a_store(model_dir, tmp_path, capsys, 
 def test_lookups_need_an_existing_store_and_none_is_created(model_dir, tmp_path, capsys):
     argv = ["generate", "Ko Itakura", "--model", str(model_dir), "--store", str(tmp_path / "absent")]
     assert main(argv) == 1
-    assert "no such store" in capsys.readouterr().err
+    assert "no store here" in capsys.readouterr().err
     assert not (tmp_path / "absent").exists()
 
 

@@ -190,7 +190,7 @@ def test_a_missing_model_or_store_is_named_and_nothing_is_created(tmp_path, toke
         load_lmlm(tmp_path / "absent", tmp_path / "store")
     assert not (tmp_path / "store").exists()
     load_lmlm(_llama(len(tokenizer)), tokenizer=tokenizer).save_pretrained(tmp_path / "model")
-    with pytest.raises(KnowledgeGraphError, match="no such store"):
+    with pytest.raises(KnowledgeGraphError, match="no store here"):
         load_lmlm(tmp_path / "model", tmp_path / "no-store")
     assert not (tmp_path / "no-store").exists()
 
