@@ -132,6 +132,11 @@ def _thread_speedup(measured, args, threads) -> list[dict]:
     return out
 
 
+def _counts(by_threads: dict[str, str]) -> str:
+    """``{"1 thread": "2/2"}`` as ``1 thread 2/2``."""
+    return ", ".join(f"{label} {same}" for label, same in by_threads.items())
+
+
 def _cell(summary: dict[str, Any] | None) -> str:
     """A rate: median [spread]."""
     if summary is None:
@@ -173,7 +178,7 @@ def print_report(report: dict) -> None:
         labels = list(report["threads"])
         for setting in report["settings"]:
             print(
-                f"  {setting} settings {report['settings'][setting] or '(defaults)'}; ours == reference (b1): {r['ours_b1_equals_reference'][setting]}"
+                f"  {setting} settings {report['settings'][setting] or '(defaults)'}; ours == reference (b1): {_counts(r['ours_b1_equals_reference'][setting])}"
             )
             header = "".join(f" | {label + ' text tok/s':>24} {'output tok/s':>14}" for label in labels)
             print(f"    {'run':<14}{header} | resolver")

@@ -40,7 +40,14 @@ from pathlib import Path
 from lmlm.kg.knowledge_graph import lmlm_home
 
 from ..entry_point import parse_script_args, write_json
-from .timing import check_thread_spec, describe_machine, load_average, paired_ratios, summarize
+from .timing import (
+    check_thread_spec,
+    describe_machine,
+    load_average,
+    paired_ratios,
+    run_interleaved,
+    summarize,
+)
 
 HF_GENERATE = """
 import sys
@@ -160,13 +167,10 @@ def run(args: StartupBenchArgs, say=lambda line: print(line, file=sys.stderr, fl
     todo = cases(args)
     say("first round (untimed in the figures, reported apart)")
     first = {name: round(run_case(*todo[name]), 3) for name in todo}
-    seconds: dict[str, list[float]] = {name: [] for name in todo}
-    names = list(todo)
-    for rep in range(args.repeats):
-        shift = rep % len(names)
-        for name in names[shift:] + names[:shift]:
-            say(f"round {rep + 1}/{args.repeats}: {name}")
-            seconds[name].append(run_case(*todo[name]))
+    # each call is one process from start to exit; run_interleaved times it
+    seconds, _ = run_interleaved(
+        {name: (lambda name=name: run_case(*todo[name])) for name in todo}, args.repeats, progress=say
+    )
     floor = seconds["import torch, transformers"]
     ratios = {}
     for t in args.thread_settings:
