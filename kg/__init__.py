@@ -1,25 +1,61 @@
 """The knowledge graph: facts, stores (embedded SQLite, Neo4j), the fuzzy index and the resolver.
 
-Importing this package never imports torch: the embedding model loads on first fuzzy use.
+Importing this package never imports torch: the embedding model loads on first fuzzy use. Names
+load on first use (PEP 562), so importing one module of the package (``lmlm.kg.errors``, what the
+``lmlm`` command needs to report errors) does not import the stores, the fuzzy index or numpy.
 """
 
-from .errors import (
-    FactNotFoundError,
-    FuzzyIndexError,
-    ImportInterruptedError,
-    InputFormatError,
-    KnowledgeGraphError,
-    KnowledgeStoreError,
-    StoreUnavailableError,
-)
-from .facts import Alias, Fact, Triple, make_fact_id, normalize_key
-from .fuzzy_index import FuzzyIndex
-from .knowledge_graph import KnowledgeGraph, LeakCandidate, open_store
-from .resolver import LookupPath, Resolution, Resolver, ResolverConfig
-from .store import Change, ImportReport, KnowledgeStore, StoreStats
-from .vector_index import VectorIndex
+from __future__ import annotations
 
-__all__ = [
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .errors import (
+        FactNotFoundError,
+        FuzzyIndexError,
+        ImportInterruptedError,
+        InputFormatError,
+        KnowledgeGraphError,
+        KnowledgeStoreError,
+        StoreUnavailableError,
+    )
+    from .facts import Alias, Fact, Triple, make_fact_id, normalize_key
+    from .fuzzy_index import FuzzyIndex
+    from .knowledge_graph import KnowledgeGraph, LeakCandidate, open_store
+    from .resolver import LookupPath, Resolution, Resolver, ResolverConfig
+    from .store import Change, ImportReport, KnowledgeStore, StoreStats
+    from .vector_index import VectorIndex
+
+_EXPORTS = {
+    "FactNotFoundError": "errors",
+    "FuzzyIndexError": "errors",
+    "ImportInterruptedError": "errors",
+    "InputFormatError": "errors",
+    "KnowledgeGraphError": "errors",
+    "KnowledgeStoreError": "errors",
+    "StoreUnavailableError": "errors",
+    "Alias": "facts",
+    "Fact": "facts",
+    "Triple": "facts",
+    "make_fact_id": "facts",
+    "normalize_key": "facts",
+    "FuzzyIndex": "fuzzy_index",
+    "KnowledgeGraph": "knowledge_graph",
+    "LeakCandidate": "knowledge_graph",
+    "open_store": "knowledge_graph",
+    "LookupPath": "resolver",
+    "Resolution": "resolver",
+    "Resolver": "resolver",
+    "ResolverConfig": "resolver",
+    "Change": "store",
+    "ImportReport": "store",
+    "KnowledgeStore": "store",
+    "StoreStats": "store",
+    "VectorIndex": "vector_index",
+}
+
+__all__ = [  # noqa: F822 (the names load in __getattr__)
     "Alias",
     "Change",
     "Fact",
@@ -46,3 +82,16 @@ __all__ = [
     "normalize_key",
     "open_store",
 ]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmlm.kg' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

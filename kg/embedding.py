@@ -152,6 +152,27 @@ class Embedder:
 
         return "bf16" if next(self._load().parameters()).dtype == torch.bfloat16 else "fp32"
 
+    def describe(self) -> dict[str, Any]:
+        """What encoding actually uses, for reports: the precision asked for and the one the weights
+        run in (None until the model is loaded; this does not load it), whether the device reports
+        native bf16 matmuls (the ``auto`` rule), the worker's thread count for small calls, and the
+        calling thread's torch thread count (what large calls from this thread use)."""
+        import torch
+
+        loaded = self._model is not None
+        return {
+            "model": self.name,
+            "device": self.device,
+            "precision": self.precision,
+            "precision_used": self.dtype_name if loaded else None,
+            "device_reports_native_bf16": has_native_bf16(self.device),
+            "batch_size": self.batch_size,
+            "max_seq_length": self.max_seq_length,
+            "small_call_threads": self.latency_threads,
+            "large_call_threads": torch.get_num_threads(),
+            "recent_queries": self.recent_queries,
+        }
+
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Embeddings of ``texts`` as float32 ``(n, d)``, each row of unit L2 norm."""
         if isinstance(texts, str):

@@ -1,25 +1,44 @@
 """Lookup decoding throughput: the paper's loop vs the KV-cached batched decoder vs plain generate.
 
-    python -m lmlm.evaluation.bench.decoding [--model DEMO_LMLM] [--store DEMO_KG] [--out DIR]
+    python -m lmlm.evaluation.bench.decoding [--model DEMO_LMLM] [--store DEMO_KG] [--out DIR] \
+        [--tokens 256] [--batch 16] [--repeats 3] [--threads 1,default] [--settings ours,paper]
 
 For each model (the demo LMLM, and a ~50M-parameter random-weight Llama with the same tokenizer)
-it decodes the same prompts, greedy, ``--tokens`` text tokens each (EOS ignored), and reports
-text tokens/s (the clean text) and output tokens/s (every token of the output: text, lookup
-queries and injected values) of:
+it decodes the same prompts, ``--tokens`` text tokens each (EOS ignored), and reports text tokens/s
+(the clean text) and output tokens/s (every token of the output: text, lookup queries and injected
+values) of:
 
 * ``reference b1``: the paper's loop (``lmlm.model.reference``), one prompt at a time;
-* ``ours b1`` and ``ours bN``: ``LookupDecoder``;
-* ``plain b1`` and ``plain bN``: ``model.generate`` of as many new tokens as ours wrote per row
-  (output tokens), no lookups: the ceiling, since a lookup costs at least a forward over its
-  value tokens.
+* ``ours b1`` and ``ours bN``: ``LookupDecoder``, one prompt at a time and ``--batch`` together;
+* ``plain b1`` and ``plain bN``: ``model.generate`` of exactly as many new tokens per prompt as
+  ours wrote (output tokens), no lookups: the ceiling, since a lookup costs at least a forward over
+  its value tokens.
 
-A random-weight model writes no lookups, so the 50M model is *scripted*: at every step the
-token the demo LMLM chose for that prompt is forced (a logits hook on top of the full forward
-pass), so it does the demo model's lookups at the demo model's places. The resolver is the real
-one over the demo store; the share of time spent in it is reported. The resolver keeps no answers
-and the embedder no query vectors between lookups (both caches off), so each run pays for its own
-lookups rather than reusing those of the run before it. It also checks that ours and the reference
-wrote the same text. Writes ``decoding.json`` under ``--out``.
+Each variant runs under each decoding setting of ``--settings``, greedy:
+
+* ``ours``: this project's defaults (no repetition penalty, no logit bias, grammar constraint on);
+* ``paper``: the paper's (repetition penalty 1.2, +4 on ``<|db_entity|>`` and +2 on the other
+  lookup tokens, no grammar constraint). ``plain`` runs take the same repetition penalty.
+
+and at each torch intra-op thread count of ``--threads`` (``default`` is the count torch starts
+with, reported). All variants of a model take turns, one call each per repetition, the order
+rotated every repetition, so load from other processes on a shared machine falls on all alike;
+each figure is the median over ``--repeats`` repetitions with its min, max and spread
+(``(max - min) / median``), and each ratio is taken within a repetition, then summarized. One
+untimed pass per setting comes first (allocations, and the token counts plain ``generate`` must
+match); the fuzzy index and embedding model are loaded before any timing and the seconds that took
+are reported apart.
+
+A random-weight model writes no lookups, so the 50M model is *scripted*: at every step the token
+the demo LMLM chose for that prompt under that setting is forced (a logits hook on top of the full
+forward pass), so it does the demo model's lookups at the demo model's places. The resolver is the
+real one over the demo store; the share of time spent in it is reported. The resolver keeps no
+answers and the embedder no query vectors between lookups (both caches off), so each run pays for
+its own lookups. The demo model's first ``--check-prompts`` prompts are decoded (untimed) by the
+paper's loop, ours at batch 1 and ours batched, under each setting, and the raw texts compared.
+
+Writes ``decoding.json`` under ``--out`` with the machine (CPU, bf16 flags, cores, torch threads,
+load average before and after), every setting and every repetition's seconds.
 
 ``--model``, ``--store`` and ``--prompts`` default to the demo's (``lmlm demo`` builds it under
 ``$LMLM_HOME/demo``); a path that does not exist is an error naming its flag.
@@ -28,8 +47,9 @@ wrote the same text. Writes ``decoding.json`` under ``--out``.
 from __future__ import annotations
 
 import json
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -43,6 +63,14 @@ from lmlm.model import DecodingArgs, LookupDecoder
 from lmlm.model.reference import reference_generate
 
 from ..entry_point import parse_script_args, write_json
+from .decoding_report import print_report, summarize_model
+from .timing import check_thread_spec, describe_machine, load_average, run_interleaved, thread_counts
+
+# The decoding settings a run can be timed under (on top of greedy, --tokens, EOS ignored).
+SETTINGS: dict[str, dict] = {
+    "ours": {},  # this project's defaults: no penalty, no bias, grammar constraint on
+    "paper": {"repetition_penalty": 1.2, "logit_bias": "paper", "constrain": False},
+}
 
 
 @dataclass(frozen=True)
@@ -52,17 +80,39 @@ class DecodingBenchArgs:
     prompts: str = field(metadata={"help": "prompts JSONL (a world's prompts.jsonl)"})
     tokens: int = field(default=256, metadata={"help": "text tokens per output"})
     batch: int = field(default=16, metadata={"help": "prompts decoded together"})
+    b1_prompts: int = field(default=4, metadata={"help": "prompts decoded one at a time in the b1 runs"})
+    check_prompts: int = field(
+        default=16, metadata={"help": "demo prompts decoded untimed by every decoder to compare their texts"}
+    )
+    repeats: int = field(default=3, metadata={"help": "timed repetitions of every variant (interleaved)"})
+    threads: str = field(
+        default="1,default",
+        metadata={"help": "torch intra-op thread counts to time, comma-separated (default: torch's own)"},
+    )
+    settings: str = field(
+        default="ours,paper",
+        metadata={"help": f"decoding settings to time, comma-separated: {', '.join(SETTINGS)}"},
+    )
     big_hidden: int = field(default=512, metadata={"help": "hidden size of the random-weight Llama"})
     big_layers: int = field(default=12, metadata={"help": "layers of the random-weight Llama"})
     skip_big: bool = field(default=False, metadata={"help": "leave out the random-weight Llama"})
     out: str = field(default="bench-results", metadata={"help": "output directory"})
 
     def __post_init__(self) -> None:
-        for name in ("tokens", "batch", "big_hidden", "big_layers"):
+        for name in ("tokens", "batch", "b1_prompts", "repeats", "big_hidden", "big_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.b1_prompts > self.batch or not 0 <= self.check_prompts <= self.batch:
+            raise ValueError(
+                f"--b1-prompts must be <= --batch and --check-prompts in [0, --batch] ({self.batch}), "
+                f"got {self.b1_prompts} and {self.check_prompts}"
+            )
         if self.big_hidden % 64:
             raise ValueError(f"--big-hidden must be a multiple of 64 (heads of 64), got {self.big_hidden}")
+        check_thread_spec(self.threads)
+        unknown = [s for s in self.settings.split(",") if s not in SETTINGS]
+        if unknown:
+            raise ValueError(f"--settings takes {', '.join(SETTINGS)}, got {unknown}")
         if not Path(self.prompts).is_file():
             raise ValueError(f"--prompts {self.prompts}: no such file")
         if "://" not in self.store and not Path(self.store).is_dir():
@@ -71,12 +121,21 @@ class DecodingBenchArgs:
         if local and not Path(self.model).expanduser().is_dir():
             raise ValueError(f"--model {self.model}: no such directory")
 
+    @property
+    def settings_list(self) -> list[str]:
+        return _items(self.settings)
+
+
+def _items(text: str) -> list[str]:
+    """The comma-separated items of a flag, each once, in order."""
+    return list(dict.fromkeys(text.split(",")))
+
 
 class TimedResolver:
     """The real resolver, with the time spent in it counted."""
 
     def __init__(self, resolver):
-        self.resolver, self.seconds, self.calls, self.queries = resolver, 0.0, 0, 0
+        self.resolver, self.seconds = resolver, 0.0
 
     def __call__(self, lookups):
         start = time.perf_counter()
@@ -84,8 +143,6 @@ class TimedResolver:
             return self.resolver(lookups)
         finally:
             self.seconds += time.perf_counter() - start
-            self.calls += 1
-            self.queries += len(lookups)
 
 
 class Script(LogitsProcessor):
@@ -114,96 +171,107 @@ class Script(LogitsProcessor):
     def hook(self, prompt_ids, generated, scores):  # LookupDecoder
         return self._force([p + g for p, g in zip(prompt_ids, generated)], scores)
 
-
-def _time(fn) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
-
-
-def _measure(name, model, tok, resolver, prompts, args, batch, script=None) -> dict:
-    rows: dict[str, dict] = {}
-    timed = TimedResolver(resolver)
-    hook = script.hook if script else None
-    few = prompts[: max(2, len(prompts) // 4)]  # batch-1 runs on a quarter of the prompts
-
-    def run(label, fn):
-        timed.seconds = timed.queries = timed.calls = 0
-        seconds, outputs = _time(fn)
-        rows[label] = _row(seconds, outputs, timed, tok)
-        return outputs
-
-    ref = run(
-        "reference b1",
-        lambda: [reference_generate(model, tok, timed, p, args, logits_processor=script) for p in few],
-    )
-    decoder = LookupDecoder(model, tok, timed, args, logits_hook=hook)
-    ours1 = run("ours b1", lambda: [decoder.generate([p])[0] for p in few])
-    run(f"ours b{batch}", lambda: decoder.generate(prompts[:batch]))
-    for label, group, like in (
-        ("plain b1", [[p] for p in few], "ours b1"),
-        (f"plain b{batch}", [prompts[:batch]], f"ours b{batch}"),
-    ):
-        # the same number of output tokens per row as ours wrote (lookups and values included)
-        n = round(rows[like]["output_tokens"] / (len(few) if like == "ours b1" else batch))
-        seconds, produced = _time(lambda group=group, n=n: sum(_plain(model, tok, g, n) for g in group))
-        rows[label] = {
-            "seconds": round(seconds, 3),
-            "output_tokens": produced,
-            "output_per_s": round(produced / seconds, 1),
-        }
-    same = sum(a.raw_text == b.raw_text for a, b in zip(ref, ours1))
-    ours_n = rows[f"ours b{batch}"]
-    return {
-        "model": name,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "rows": rows,
-        "ours_equals_reference": f"{same}/{len(few)}",
-        "lookups_per_output": round(ours_n["lookups"] / batch, 2),
-        "ratios": {
-            "ours b1 / plain b1 (output tokens/s)": _ratio(rows, "ours b1", "plain b1", "output_per_s"),
-            f"ours b{batch} / plain b{batch} (output tokens/s)": _ratio(
-                rows, f"ours b{batch}", f"plain b{batch}", "output_per_s"
-            ),
-            f"ours b{batch} / reference b1 (text tokens/s)": _ratio(
-                rows, f"ours b{batch}", "reference b1", "text_per_s"
-            ),
-            "ours b1 / reference b1 (text tokens/s)": _ratio(rows, "ours b1", "reference b1", "text_per_s"),
-        },
-    }
+    @classmethod
+    def from_outputs(cls, tok, outputs) -> Script:
+        scripts = {}
+        for out in outputs:
+            prompt_ids = tok(out.prompt)["input_ids"]
+            scripts[tuple(prompt_ids)] = prompt_ids + tok(out.raw_text, add_special_tokens=False)["input_ids"]
+        return cls(scripts, tok.eos_token_id)
 
 
-def _row(seconds: float, outputs, timed: TimedResolver, tok) -> dict:
-    text = sum(o.text_tokens for o in outputs)
-    output = sum(len(tok(o.raw_text, add_special_tokens=False)["input_ids"]) for o in outputs)
-    return {
-        "seconds": round(seconds, 3),
-        "text_tokens": text,
-        "output_tokens": output,
-        "text_per_s": round(text / seconds, 1),
-        "output_per_s": round(output / seconds, 1),
-        "lookups": sum(len(o.lookups) for o in outputs),
-        "resolver_share": round(timed.seconds / seconds, 4),
-    }
+@dataclass
+class Subject:
+    """A model under test, with what drives it: its tokenizer, resolver and (scripted) hook."""
+
+    name: str
+    model: object
+    tok: object
+    resolver: TimedResolver
+    scripts: dict[str, Script | None]  # per setting; None: the model decides its own tokens
 
 
-def _ratio(rows, a, b, key) -> float:
-    return round(rows[a][key] / rows[b][key], 3)
+def output_tokens(tok, outputs) -> list[int]:
+    return [len(tok(o.raw_text, add_special_tokens=False)["input_ids"]) for o in outputs]
 
 
 @torch.inference_mode()
-def _plain(model, tok, prompts, n: int) -> int:
+def plain_generate(model, tok, prompts: list[str], n: int, repetition_penalty: float) -> int:
+    """``model.generate`` of exactly ``n`` new tokens per prompt (greedy); returns the tokens made."""
     enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left")
-    model.generate(**enc, max_new_tokens=n, min_new_tokens=n, do_sample=False, pad_token_id=tok.eos_token_id)
+    model.generate(
+        **enc,
+        max_new_tokens=n,
+        min_new_tokens=n,
+        do_sample=False,
+        repetition_penalty=repetition_penalty,
+        pad_token_id=tok.eos_token_id,
+    )
     return n * len(prompts)
 
 
-def _scripts(tok, outputs) -> dict:
-    scripts = {}
-    for out in outputs:
-        prompt_ids = tok(out.prompt)["input_ids"]
-        scripts[tuple(prompt_ids)] = prompt_ids + tok(out.raw_text, add_special_tokens=False)["input_ids"]
-    return scripts
+def variant_calls(subject: Subject, setting: str, decoding: DecodingArgs, prompts, b1, counts) -> dict:
+    """The five variants of one setting as zero-argument calls returning ``(outputs, tokens)``.
+
+    ``counts``: output tokens per b1 prompt and per row of the batch, from the untimed pass.
+    """
+    model, tok, script = subject.model, subject.tok, subject.scripts[setting]
+    hook = script.hook if script is not None else None
+    decoder = LookupDecoder(model, tok, subject.resolver, decoding, logits_hook=hook)
+    penalty = decoding.repetition_penalty
+    return {
+        "reference b1": lambda: [
+            reference_generate(model, tok, subject.resolver, p, decoding, logits_processor=script) for p in b1
+        ],
+        "ours b1": lambda: [decoder.generate([p])[0] for p in b1],
+        "ours bN": lambda: decoder.generate(prompts),
+        "plain b1": lambda: sum(
+            plain_generate(model, tok, [p], n, penalty) for p, n in zip(b1, counts["b1"])
+        ),
+        "plain bN": lambda: plain_generate(model, tok, prompts, counts["bN"], penalty),
+    }
+
+
+def bench_subject(subject: Subject, args: DecodingBenchArgs, prompts, threads: dict[str, int], say) -> dict:
+    """Untimed pass then interleaved timed repetitions of every (setting, threads, variant)."""
+    b1 = prompts[: args.b1_prompts]
+    default_threads = torch.get_num_threads()
+    calls, facts = {}, {}
+    for setting in args.settings_list:
+        decoding = DecodingArgs(max_new_tokens=args.tokens, ignore_eos=True, **SETTINGS[setting])
+        torch.set_num_threads(next(iter(threads.values())))
+        say(f"{subject.name}, {setting}: untimed pass")
+        hook = subject.scripts[setting].hook if subject.scripts[setting] is not None else None
+        decoder = LookupDecoder(subject.model, subject.tok, subject.resolver, decoding, logits_hook=hook)
+        batched, single = decoder.generate(prompts), [decoder.generate([p])[0] for p in b1]
+        per_row = output_tokens(subject.tok, batched)
+        counts = {"b1": output_tokens(subject.tok, single), "bN": round(sum(per_row) / len(per_row))}
+        facts[setting] = {"untimed_b1": single, "untimed_bN": batched, "decoding": asdict(decoding)}
+        for name, call in variant_calls(subject, setting, decoding, prompts, b1, counts).items():
+            for label in threads:
+                calls[(setting, label, name)] = call
+    keys = list(calls)
+    resolver_seconds: dict[tuple, list[float]] = {k: [] for k in keys}
+
+    def timed(key):
+        def call():
+            subject.resolver.seconds = 0.0
+            result = calls[key]()
+            resolver_seconds[key].append(subject.resolver.seconds)
+            return result
+
+        return call
+
+    variants = {"|".join(k): timed(k) for k in keys}
+    seconds, results = run_interleaved(
+        variants,
+        args.repeats,
+        before_each=lambda name: torch.set_num_threads(threads[name.split("|")[1]]),
+        progress=lambda line: say(f"{subject.name}: {line}"),
+    )
+    torch.set_num_threads(default_threads)
+    measured = {k: (seconds["|".join(k)], results["|".join(k)], resolver_seconds[k]) for k in keys}
+    return summarize_model(subject, args, measured, facts, threads)
 
 
 def _big_model(vocab: int, hidden: int, layers: int) -> LlamaForCausalLM:
@@ -220,47 +288,73 @@ def _big_model(vocab: int, hidden: int, layers: int) -> LlamaForCausalLM:
     return LlamaForCausalLM(config).eval()
 
 
-def run(args: DecodingBenchArgs) -> dict:
+def check_agreement(model, tok, resolver, prompts, args: DecodingBenchArgs) -> dict:
+    """Per setting: do the paper's loop, ours at b1 and ours batched write the same raw text?"""
+    out = {}
+    for setting in args.settings_list:
+        decoding = DecodingArgs(max_new_tokens=args.tokens, ignore_eos=True, **SETTINGS[setting])
+        decoder = LookupDecoder(model, tok, resolver, decoding)
+        ref = [reference_generate(model, tok, resolver, p, decoding).raw_text for p in prompts]
+        single = [decoder.generate([p])[0].raw_text for p in prompts]
+        batched = [o.raw_text for o in decoder.generate(prompts)]
+        n = len(prompts)
+        out[setting] = {
+            "ours_b1_equals_reference": f"{sum(a == b for a, b in zip(single, ref))}/{n}",
+            "ours_batched_equals_ours_b1": f"{sum(a == b for a, b in zip(batched, single))}/{n}",
+        }
+    return out
+
+
+def run(args: DecodingBenchArgs, say=lambda line: print(line, file=sys.stderr, flush=True)) -> dict:
     """The measurements of each model, as written to JSON."""
     records = [json.loads(line) for line in Path(args.prompts).read_text().splitlines()]
     prompts = [r["prompt"] for r in records if not r.get("relation")][: args.batch]
     prompts += [r["prompt"] for r in records if r.get("relation")][: args.batch - len(prompts)]
-    decoding = DecodingArgs(max_new_tokens=args.tokens, ignore_eos=True)
+    machine = describe_machine()
+    threads = thread_counts(args.threads, torch.get_num_threads())
     results = []
     # Both caches off: each run resolves (and encodes) its own lookups.
     with KnowledgeGraph.open(args.store, embedder=Embedder(recent_queries=0)) as kg:
         resolver = kg.resolver(cache_size=0)
-        # Warm-up outside the timings: the fuzzy index and the embedding model load on the first
-        # exact miss (seconds, once per process), and the first forward passes allocate.
+        # The fuzzy index and the embedding model load on the first exact miss (seconds, once per
+        # process): paid here, outside the timings, and reported.
+        start = time.perf_counter()
         resolver.resolve("no such entity", "no such relation")
+        fuzzy_load_s = time.perf_counter() - start
         model = load_lmlm(args.model, lookup_fn=resolver)
-        LookupDecoder(model, model.lmlm_tokenizer, resolver, DecodingArgs(max_new_tokens=8)).generate(
-            prompts[:2]
-        )
         tok = model.lmlm_tokenizer
-        demo_result = _measure("demo LMLM", model, tok, resolver, prompts, decoding, args.batch)
-        results.append(demo_result)
+        say(f"checking agreement on {args.check_prompts} prompts")
+        agreement = check_agreement(model, tok, resolver, prompts[: args.check_prompts], args)
+        demo = Subject("demo LMLM", model, tok, TimedResolver(resolver), dict.fromkeys(args.settings_list))
+        results.append(bench_subject(demo, args, prompts, threads, say))
         if not args.skip_big:
-            outputs = LookupDecoder(model, tok, resolver, decoding).generate(prompts[: args.batch])
-            script = Script(_scripts(tok, outputs), tok.eos_token_id)
+            scripts = {
+                s: Script.from_outputs(tok, results[0]["untimed"][s]["untimed_bN"])
+                for s in args.settings_list
+            }
             big = _big_model(len(tok), args.big_hidden, args.big_layers)
-            results.append(
-                _measure(
-                    "random-weight Llama (scripted)",
-                    big,
-                    tok,
-                    resolver,
-                    prompts,
-                    decoding,
-                    args.batch,
-                    script,
-                )
-            )
+            subject = Subject("random-weight Llama (scripted)", big, tok, TimedResolver(resolver), scripts)
+            results.append(bench_subject(subject, args, prompts, threads, say))
         caches = {
             "resolver_cache": resolver.config.cache_size,
             "recent_query_cache": kg.embedder.recent_queries,
         }
-    return {"tokens": args.tokens, **caches, "results": results}
+        embedder = kg.embedder.describe()
+    for r in results:
+        r.pop("untimed")
+    machine["load_average_after"] = load_average()
+    return {
+        "args": asdict(args),
+        "tokens": args.tokens,
+        "settings": {s: SETTINGS[s] for s in args.settings_list},
+        "threads": threads,
+        "machine": machine,
+        "embedder": embedder,
+        "fuzzy_load_s": round(fuzzy_load_s, 2),
+        **caches,
+        "agreement_demo": agreement,
+        "results": results,
+    }
 
 
 def main(argv=None) -> int:
@@ -272,30 +366,9 @@ def main(argv=None) -> int:
     }
     args = parse_script_args(DecodingBenchArgs, argv, __doc__, defaults=defaults)
     report = run(args)
-    _print(report["results"], args.tokens)
+    print_report(report)
     print(f"\nwrote {write_json(Path(args.out) / 'decoding.json', report)}")
     return 0
-
-
-def _print(results, tokens: int) -> None:
-    print("resolver answer cache and embedder query cache off: every run resolves its own lookups")
-    for r in results:
-        print(
-            f"\n{r['model']} ({r['parameters'] / 1e6:.1f}M parameters), {tokens} text tokens per output, "
-            f"{r['lookups_per_output']} lookups per output, ours == reference: {r['ours_equals_reference']}"
-        )
-        print(
-            f"  {'run':<16} {'text tok/s':>11} {'output tok/s':>13} {'seconds':>9} {'lookups':>8} {'resolver':>9}"
-        )
-        for name, row in r["rows"].items():
-            share = f"{row['resolver_share']:.1%}" if "resolver_share" in row else "-"
-            text = f"{row['text_per_s']:.1f}" if "text_per_s" in row else "-"
-            print(
-                f"  {name:<16} {text:>11} {row['output_per_s']:>13.1f} {row['seconds']:>9.2f} "
-                f"{row.get('lookups', 0):>8} {share:>9}"
-            )
-        for name, value in r["ratios"].items():
-            print(f"  {name:<48} {value:.2f}x")
 
 
 if __name__ == "__main__":

@@ -11,17 +11,22 @@ the entity, the relation reworded, the words reordered, the case changed
 (:mod:`lmlm.evaluation.perturbations`). Every query is encoded when it is searched: the embedder's
 recent-query cache is off (``Embedder(recent_queries=0)``).
 
-Every speed figure has its baseline measured in the same run: the fast encoder against plain fp32
-``SentenceTransformer.encode`` (taking turns, so load from other processes hits both alike), the
-compressed index against flat (size, recall@1 of flat's top-1, latency). The sizes are prefixes of
-one key set, encoded once; a size's build rate is that encoding rate plus its measured ``add``
-(training included). Prints a table and writes JSON. ``--keys 1000000`` needs about 4 GB of memory
-and 15-20 minutes on the 2-core machine, most of it encoding.
+Every speed figure has its baseline measured in the same run. Encoding: plain fp32
+``SentenceTransformer.encode``, the embedder in fp32 and in bf16, each at each torch thread count of
+``--threads`` (default ``1,default``), taking turns so that load from other processes hits all alike;
+the precision ``auto`` picks (the one the index uses) is reported with why (the CPU's bf16 flags:
+without AVX512-BF16/AMX, oneDNN may still report bf16 support and emulate it). The model load and
+first call (the warm-up a fresh process pays once) are excluded from the rates and reported. The
+index: compressed against flat (size, recall@1 of flat's top-1, latency). The sizes are prefixes of
+one key set, encoded once at torch's default thread count; a size's build rate is that encoding
+rate plus its measured ``add`` (training included), and its cold rate adds the warm-up. The JSON
+records the machine (CPU, flags, usable cores, torch threads, load average before and after).
+Prints a table and writes JSON. ``--keys 1000000`` needs about 4 GB of memory and 15-20 minutes on
+the 2-core machine, most of it encoding.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import tempfile
 import time
@@ -32,12 +37,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lmlm.kg.embedding import Embedder, default_model_path
+from lmlm.kg.embedding import Embedder
 from lmlm.kg.formats import read_paper_database
 from lmlm.kg.vector_index import COMPRESSED_KIND, VectorIndex
 
 from ..entry_point import parse_script_args, write_json
 from ..perturbations import NameGenerator, builtin_relations, perturb
+from .encoding_rates import bench_encoders, percentile, print_encoding
+from .timing import check_thread_spec, describe_machine, load_average, thread_counts
 
 BUILTIN = "built-in list"
 
@@ -85,11 +92,6 @@ def generate_keys(n: int, seed: int = 0, relations_path: str | None = None) -> l
     return keys[:n]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 @dataclass(frozen=True)
 class FuzzyBenchArgs:
     keys: str = field(
@@ -100,7 +102,13 @@ class FuzzyBenchArgs:
         default=300, metadata={"help": "queries timed one by one, encoding included"}
     )
     encode_sample: int = field(
-        default=10000, metadata={"help": "keys encoded by both fp32 and the fast path"}
+        default=10000, metadata={"help": "keys encoded by each encoder at each thread count"}
+    )
+    threads: str = field(
+        default="1,default",
+        metadata={
+            "help": "torch thread counts the encoders are timed at, comma-separated (default: torch's)"
+        },
     )
     compressed_kind: str = field(default=COMPRESSED_KIND, metadata={"help": "compressed index kind to test"})
     relations: str | None = field(
@@ -123,6 +131,7 @@ class FuzzyBenchArgs:
         for name in ("queries", "latency_queries", "encode_sample"):
             if getattr(self, name) < 10:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 10, got {getattr(self, name)}")
+        check_thread_spec(self.threads)
         if self.relations is not None and not Path(self.relations).is_file():
             raise ValueError(f"--relations {self.relations}: no such file")
 
@@ -131,74 +140,21 @@ class FuzzyBenchArgs:
         return [int(s.replace("_", "")) for s in self.keys.split(",")]
 
 
-def bench_encoders(texts: list[str], fast: Embedder, rounds: int = 5) -> dict:
-    """Plain fp32 ``SentenceTransformer.encode`` against the fast path, on the same texts.
-
-    The encoders take turns on slices of ``texts`` (``rounds`` turns each), so load from other
-    processes on a shared machine falls on all of them alike and the ratios stay meaningful.
-    """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
-    plain = SentenceTransformer(str(default_model_path()), device="cpu")  # defaults: fp32, batch 32
-    fp32 = Embedder(precision="fp32", recent_queries=0)  # this module's path without bf16
-    encoders = {
-        "st_fp32": lambda batch: plain.encode(batch, normalize_embeddings=True),
-        "embedder_fp32": fp32.encode,
-        "fast": fast.encode,
-    }
-    for encode in encoders.values():
-        encode(texts[:256])  # model load and first-call allocations excluded
-    seconds = dict.fromkeys(encoders, 0.0)
-    vecs: dict[str, list[np.ndarray]] = {name: [] for name in encoders}
-    step = -(-len(texts) // rounds)
-    for lo in tqdm(range(0, len(texts), step), desc="encode fp32 vs fast", unit=" rounds"):
-        for name, encode in encoders.items():
-            start = time.perf_counter()
-            vecs[name].append(encode(texts[lo : lo + step]))
-            seconds[name] += time.perf_counter() - start
-    ref, out = np.concatenate(vecs["st_fp32"]), np.concatenate(vecs["fast"])
-    cos = (ref * out).sum(axis=1)
-    # top-1 neighbour agreement: each of the first 2000 texts' nearest other text, fp32 vs fast
-    m = min(2000, len(texts))
-    sim_ref, sim_fast = ref[:m] @ ref.T, out[:m] @ out.T
-    np.fill_diagonal(sim_ref[:, :m], -2.0)
-    np.fill_diagonal(sim_fast[:, :m], -2.0)
-    agree = float((sim_ref.argmax(axis=1) == sim_fast.argmax(axis=1)).mean())
-    single: dict[str, list[float]] = {"st_fp32": [], "fast": []}
-    for text in texts[:200]:
-        for name in single:
-            start = time.perf_counter()
-            encoders[name]([text])
-            single[name].append((time.perf_counter() - start) * 1000)
-    rate = {name: len(texts) / s for name, s in seconds.items()}
-    return {
-        "sample": len(texts),
-        "fast_precision": fast.dtype_name,
-        "st_fp32_keys_per_s": round(rate["st_fp32"]),
-        "embedder_fp32_keys_per_s": round(rate["embedder_fp32"]),
-        "fast_keys_per_s": round(rate["fast"]),
-        "speedup_vs_st_fp32": round(rate["fast"] / rate["st_fp32"], 2),
-        "speedup_vs_embedder_fp32": round(rate["fast"] / rate["embedder_fp32"], 2),
-        "cosine_mean": round(float(cos.mean()), 6),
-        "cosine_min": round(float(cos.min()), 6),
-        "top1_neighbour_agreement": round(agree, 4),
-        "single_encode_ms_p50": round(percentile(single["fast"], 0.5), 2),
-        "single_encode_ms_p95": round(percentile(single["fast"], 0.95), 2),
-        "st_fp32_single_encode_ms_p50": round(percentile(single["st_fp32"], 0.5), 2),
-        "st_fp32_single_encode_ms_p95": round(percentile(single["st_fp32"], 0.95), 2),
-    }
-
-
 def bench_size(
     keys: list[GeneratedKey],
     vecs: np.ndarray,
     encode_rate: float,
+    warmup_s: float,
     args: FuzzyBenchArgs,
     embedder: Embedder,
     rng: random.Random,
 ) -> dict:
-    """Flat against compressed on the first ``len(keys)`` keys (their vectors precomputed)."""
+    """Flat against compressed on the first ``len(keys)`` keys (their vectors precomputed).
+
+    ``build_keys_per_s``: encoding at the measured rate plus the measured ``add``, in a process whose
+    embedder is loaded; ``cold_build_keys_per_s`` adds ``warmup_s`` (model load and first call),
+    what a build in a fresh process pays once.
+    """
     n = len(keys)
     ids = np.arange(n, dtype=np.int64)
     encode_s = n / encode_rate
@@ -231,6 +187,7 @@ def bench_size(
             "params": index.params(),
             "add_s": round(add_s, 2),
             "build_keys_per_s": round(n / (encode_s + add_s)),  # encode at the measured rate, then add
+            "cold_build_keys_per_s": round(n / (warmup_s + encode_s + add_s)),
             "bytes_per_key": round(index.bytes_per_key(), 1),
             "search_p50_ms": round(percentile(latencies, 0.5), 2),
             "search_p95_ms": round(percentile(latencies, 0.95), 2),
@@ -243,29 +200,25 @@ def bench_size(
 
 
 def print_table(results: dict) -> None:
-    enc = results["encoding"]
+    print_encoding(results["encoding"])
+    build = results["build"]
     print(
-        f"\nencoding ({enc['sample']} keys, turns taken): SentenceTransformer.encode fp32 "
-        f"{enc['st_fp32_keys_per_s']} keys/s, Embedder fp32 {enc['embedder_fp32_keys_per_s']}, "
-        f"Embedder fast ({enc['fast_precision']}) {enc['fast_keys_per_s']} = "
-        f"{enc['speedup_vs_st_fp32']}x / {enc['speedup_vs_embedder_fp32']}x; cosine to fp32 mean "
-        f"{enc['cosine_mean']} min {enc['cosine_min']}; top-1 neighbour agreement "
-        f"{enc['top1_neighbour_agreement']}; single query {enc['single_encode_ms_p50']} ms "
-        f"(p95 {enc['single_encode_ms_p95']}; SentenceTransformer fp32 {enc['st_fp32_single_encode_ms_p50']})"
+        f"\nbuild: {build['keys']} keys encoded at {build['keys_per_s']} keys/s ({build['precision']}, "
+        f"{build['threads']} torch threads, warm-up excluded)"
     )
     print(
         f"keys' relations: {results['relations']}; every query encoded when searched "
         "(the embedder's recent-query cache is off)"
     )
     kind = results["compressed_kind"]
-    header = f"{'keys':>9} {'index':>10} {'build k/s':>10} {'bytes/key':>10} {'p50 ms':>7} {'p95 ms':>7} {'right@1':>8} {'recall@1':>9}"
+    header = f"{'keys':>9} {'index':>10} {'build k/s':>10} {'cold k/s':>9} {'bytes/key':>10} {'p50 ms':>7} {'p95 ms':>7} {'right@1':>8} {'recall@1':>9}"
     print("\n" + header + "\n" + "-" * len(header))
     for row in results["sizes"]:
         for k in ("flat", kind):
             r = row[k]
             recall = f"{row['recall_at_1_vs_flat']:.4f}" if k == kind else "-"
             print(
-                f"{row['keys']:>9} {k:>10} {r['build_keys_per_s']:>10} {r['bytes_per_key']:>10} "
+                f"{row['keys']:>9} {k:>10} {r['build_keys_per_s']:>10} {r['cold_build_keys_per_s']:>9} {r['bytes_per_key']:>10} "
                 f"{r['search_p50_ms']:>7} {r['search_p95_ms']:>7} {r['right_key_at_1']:>8} {recall:>9}"
             )
     print(
@@ -274,24 +227,39 @@ def print_table(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import torch
+
     args = parse_script_args(FuzzyBenchArgs, argv, __doc__)
     rng = random.Random(args.seed)
     all_keys = generate_keys(max(args.sizes), args.seed, args.relations)
     embedder = Embedder(recent_queries=0)  # every timed query is encoded, as a first lookup is
+    threads = thread_counts(args.threads, torch.get_num_threads())
     results: dict = {
         "args": asdict(args),
+        "machine": describe_machine(),
+        "threads": threads,
         "compressed_kind": args.compressed_kind,
         "relations": args.relations or BUILTIN,
         "recent_query_cache": embedder.recent_queries,
     }
     sample = rng.sample([k.text for k in all_keys], min(args.encode_sample, len(all_keys)))
-    results["encoding"] = bench_encoders(sample, embedder)
-    # Every size is a prefix of the largest, so the keys are encoded once.
+    results["encoding"] = bench_encoders(sample, embedder, threads)
+    # Every size is a prefix of the largest, so the keys are encoded once, on this thread's count.
     start = time.perf_counter()
     vecs = embedder.encode([k.text for k in all_keys], show_progress=True)
     rate = len(all_keys) / (time.perf_counter() - start)
-    results["build_encode_keys_per_s"] = round(rate)
-    results["sizes"] = [bench_size(all_keys[:n], vecs[:n], rate, args, embedder, rng) for n in args.sizes]
+    results["build"] = {
+        "keys": len(all_keys),
+        "keys_per_s": round(rate),
+        "precision": embedder.dtype_name,
+        "threads": torch.get_num_threads(),
+    }
+    results["embedder"] = embedder.describe()
+    warmup = results["encoding"]["warmup"]["model_load_s"] + results["encoding"]["warmup"]["first_call_256_s"]
+    results["sizes"] = [
+        bench_size(all_keys[:n], vecs[:n], rate, warmup, args, embedder, rng) for n in args.sizes
+    ]
+    results["machine"]["load_average_after"] = load_average()
     print_table(results)
     print(f"\nwrote {write_json(args.out, results)}")
     return 0

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from lmlm.evaluation import fuzzy_modes, paper_samples
-from lmlm.evaluation.bench import decoding, fuzzy_index, kg_bench, train_throughput
+from lmlm.evaluation.bench import decoding, fuzzy_index, kg_bench, startup, train_throughput
 from lmlm.evaluation.entry_point import parse_script_args
 
 ARGS = [
@@ -19,6 +19,7 @@ ARGS = [
     fuzzy_index.FuzzyBenchArgs,
     decoding.DecodingBenchArgs,
     train_throughput.ThroughputArgs,
+    startup.StartupBenchArgs,
 ]
 
 

@@ -35,8 +35,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from tqdm.auto import tqdm
-
 from lmlm.kg.facts import Triple
 
 from .biographies import CLOZE_PROMPTS, OPENING_PROMPTS, QUESTIONS, write_biography
@@ -228,6 +226,8 @@ def _write_files(root: Path, world: World, plan: _Plan, config: WorldDataConfig,
     (root / "splits").mkdir()
     _write_json(root / "world.json", _world_record(world, plan, config), indent=1)
     triples, _ = _write_records(root / "triples.jsonl", ((_triple_record(t), 0) for t in world.triples))
+    from tqdm.auto import tqdm  # here, not at import: `lmlm --help` imports this module for its flags
+
     trained = [(i, p) for i, p in enumerate(world.people) if p.name not in plan.heldout]
     bar = tqdm(trained, desc="biographies", unit="person", disable=not show_progress)
     train_docs, train_lookups = _write_records(
