@@ -90,7 +90,7 @@ class ResolverConfig:
         metadata={"help": "structured mode: match an entity name written with typos, letter by letter"},
     )
     relation_threshold: float = field(
-        default=0.5,  # calibrated by evaluation/fuzzy_modes.py
+        default=0.55,  # calibrated by evaluation/fuzzy_modes.py
         metadata={"help": "structured mode: the cosine the relation name needs"},
     )
     relation_margin: float = field(

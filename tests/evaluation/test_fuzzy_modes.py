@@ -74,17 +74,17 @@ def test_queries_of_each_kind_miss_the_exact_path_except_case(tmp_path):
         assert (key[0] in entities) == (q.kind not in ("misspelt", "absent_entity", "lookalike"))
 
 
-def test_calibration_keeps_to_the_absent_bound_and_weighs_wrong_answers_double():
+def test_calibration_keeps_to_the_absent_bound_and_weighs_wrong_answers_as_told():
     def metrics(right, absent, hard):
         return {"answerable_right": right, "absent_answered": absent, "hard_answered": hard}
 
     a, b, c = ResolverConfig(relation_threshold=0.4), ResolverConfig(relation_threshold=0.5), ResolverConfig()
     results = [
         (a, {"x": metrics(0.99, 0.08, 0.10)}),  # most right, but answers too many absent facts
-        (b, {"x": metrics(0.95, 0.04, 0.06)}),  # 0.95 - 0.12 = 0.83
-        (c, {"x": metrics(0.90, 0.01, 0.02)}),  # 0.90 - 0.04 = 0.86: chosen
+        (b, {"x": metrics(0.95, 0.04, 0.06)}),  # 0.95 - 0.06 = 0.89; at cost 2, 0.83
+        (c, {"x": metrics(0.90, 0.01, 0.02)}),  # 0.90 - 0.02 = 0.88; at cost 2, 0.86
     ]
-    assert choose(results) is c
+    assert choose(results) is b and choose(results, wrong_cost=2.0) is c
 
 
 @pytest.mark.slow
