@@ -23,10 +23,11 @@ Reported per set: the share of answerable queries answered right, of absent-fact
 answered at all, and of hard negatives answered at all. Calibration: the structured settings of
 :data:`GRID` on the calibration sets; chosen is the one with the most answerable queries right,
 less ``--wrong-cost`` times the hard negatives answered (by default a wrong answer costs as much
-as a missed one; at 2 the grid's choice answers fewer reworded relations than the old default), among those that
-answer at most :data:`MAX_ABSENT` of the absent facts on every calibration set. The ideas (letter
-matching of names, learned contrasts, the reference list, the margin) are each switched off from
-the chosen setting. Writes ``fuzzy_modes.json`` and ``fuzzy_modes.png`` under ``--out``.
+as a missed one; at 2 the choice answers fewer reworded relations than the old default did),
+among those that answer at most :data:`MAX_ABSENT` of the absent facts on every calibration set.
+The ideas (letter matching of names, learned contrasts, the reference list, the margin) are
+each switched off from the chosen setting. Writes ``fuzzy_modes.json`` and ``fuzzy_modes.png``
+under ``--out``.
 """
 
 from __future__ import annotations
