@@ -1,65 +1,109 @@
-"""Compare the resolver's fuzzy modes (``flat`` vs ``structured``) on a paraphrase set built from the
-paper's released samples.
+"""The resolver's fuzzy path on reworded, misspelt and absent lookups: every set, every idea, and
+the calibration of the structured mode's defaults.
 
     python -m lmlm.evaluation.fuzzy_modes --data shared/data/lmlm-paper [--out results/fuzzy_modes]
 
-The store holds the triples of the paper's extracted database and of its annotated evaluation
-documents. Queries, each derived from a stored fact:
+Sets (:data:`SETS`), each a store of its own: ``dwiki-eval100`` (the paper's extracted database
+with its annotated dwiki-eval100 and squad-eval100 documents), ``dwiki-eval1k`` (annotated by the
+paper's Llama annotator), ``world`` (the generated world: few relations, syllable names) and
+``squad-train1k``. The first three calibrate, the last is held out (``--heldout``). Queries,
+each derived from a stored fact (:func:`build_queries`, edits from
+:mod:`lmlm.evaluation.perturbations`):
 
-- ``reworded``: the relation said another way (``Birth Date`` -> ``date of birth``, synonyms);
-- ``misspelt``: a letter of the entity's longest word dropped, swapped, replaced or added;
-- ``case``: the entity upper-cased with extra spaces (the exact path catches these);
-- ``absent_relation``: a stored entity with a relation it does not have (should miss);
-- ``absent_entity``: an entity that is not stored with a stored relation (should miss).
+- answerable: ``reworded`` (the relation said another way), ``misspelt`` (a typo in the entity),
+  ``case`` (upper case and stray spaces: the exact path);
+- absent facts: ``absent_relation`` (a stored entity, another entity's relation it lacks),
+  ``absent_entity`` (a name built from a stored one: words reversed plus "Junior");
+- hard negatives: ``near_relation`` (a relation worded like one the entity has but meaning
+  another: "death date" for "Birth Date", "mother" for "Father", "former employer"),
+  ``lookalike`` (another entity's name: "Ingrid Itakura" for "Ko Itakura", "Symphony No. 6"),
+  and ``absent_relation``.
 
-The edits and synonyms are :mod:`lmlm.evaluation.perturbations`'s, shared with the benchmarks.
-
-Reports, per mode and threshold setting: precision of returned values (right value / values
-returned), recall on present facts, and the false-answer rate on absent facts. Writes JSON and a PNG.
+Reported per set: the share of answerable queries answered right, of absent-fact queries
+answered at all, and of hard negatives answered at all. Calibration: the structured settings of
+:data:`GRID` on the calibration sets; chosen is the one with the most answerable queries right,
+less ``--wrong-cost`` times the hard negatives answered (by default a wrong answer costs as much
+as a missed one; at 2 the choice answers fewer reworded relations than the old default did),
+among those that answer at most :data:`MAX_ABSENT` of the absent facts on every calibration set.
+The ideas (letter matching of names, learned contrasts, the reference list, the margin) are
+each switched off from the chosen setting. Writes ``fuzzy_modes.json`` and ``fuzzy_modes.png``
+under ``--out``.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import random
-import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from tqdm import tqdm
+import numpy as np
 
+from lmlm.kg.embedding import Embedder
 from lmlm.kg.facts import Triple, normalize_key
 from lmlm.kg.formats import ReadReport, read_triples
 from lmlm.kg.knowledge_graph import KnowledgeGraph, open_store
 from lmlm.kg.resolver import ResolverConfig
 
 from .entry_point import parse_script_args, write_json
-from .perturbations import absent_name, misspell, reword, shout
+from .perturbations import absent_name, contrast, contrast_stems, lookalike, misspell, reword, shout
+
+logger = logging.getLogger(__name__)
 
 FILES = [
     "dwiki-eval100-annotator_database.json",
     "dwiki-eval100_chatgpt_gpt4o-v7.1_cleaned.json",
     "squad-eval100_chatgpt_gpt4o-v7.1_cleaned.json",
 ]
+SETS: dict[str, list[str]] = {  # name -> the paper's files it is read from; [] is the generated world
+    "dwiki-eval100": FILES,
+    "dwiki-eval1k": ["dwiki-eval1k_annotator_llama-v6.1_cleaned.json"],
+    "world": [],
+    "squad-train1k": ["squad-train1k_chatgpt_gpt4o-v7.1_cleaned.json"],
+}
+WORLD_PEOPLE = 400
+ANSWERABLE = ("reworded", "misspelt", "case")
+ABSENT = ("absent_relation", "absent_entity")
+HARD = ("near_relation", "absent_relation", "lookalike")
+MAX_ABSENT = 0.05
+GRID = {
+    "entity_threshold": (0.85, 0.9, 0.95),
+    "relation_threshold": (0.45, 0.5, 0.55, 0.6, 0.65, 0.7),
+    "relation_margin": (0.0, 0.05, 0.1),
+    "contrasts": ("store+reference", "store", "reference", "none"),
+}
+OLD_DEFAULT = ResolverConfig(entity_threshold=0.65, relation_threshold=0.65, spelling=False, contrasts="none")
 
 
 @dataclass(frozen=True)
 class FuzzyModesArgs:
-    data: str = field(
-        metadata={"help": f"directory of the paper's released samples, with {', '.join(FILES)}"}
-    )
-    per_kind: int = field(default=300, metadata={"help": "queries of each kind"})
-    seed: int = field(default=0, metadata={"help": "random seed for the queries"})
+    data: str = field(metadata={"help": "directory of the paper's released samples (the files of --sets)"})
+    sets: list[str] = field(default_factory=lambda: list(SETS), metadata={"help": "sets to build"})
+    heldout: str = field(default="squad-train1k", metadata={"help": "the set left out of calibration"})
+    per_kind: int = field(default=300, metadata={"help": "queries of each kind, per set"})
+    seed: int = field(default=0, metadata={"help": "random seed for the queries and the world"})
     out: str = field(default="results/fuzzy_modes", metadata={"help": "output directory (JSON and PNG)"})
+    wrong_cost: float = field(
+        default=1.0, metadata={"help": "calibration: what a hard negative answered costs, in missed answers"}
+    )
 
     def __post_init__(self) -> None:
+        if self.wrong_cost < 0:
+            raise ValueError(f"--wrong-cost must be >= 0, got {self.wrong_cost}")
         if self.per_kind < 1:
             raise ValueError(f"--per-kind must be >= 1, got {self.per_kind}")
+        unknown = [s for s in self.sets if s not in SETS]
+        if unknown or not self.sets:
+            raise ValueError(f"--sets: unknown {unknown or 'none given'}; choose from {', '.join(SETS)}")
+        if not [s for s in self.sets if s != self.heldout]:
+            raise ValueError(f"--sets: every set is --heldout {self.heldout}; nothing to calibrate on")
         if not Path(self.data).is_dir():
             raise ValueError(f"--data {self.data}: no such directory")
-        missing = [name for name in FILES if not (Path(self.data) / name).is_file()]
+        missing = [f for s in self.sets for f in SETS[s] if not (Path(self.data) / f).is_file()]
         if missing:
-            raise ValueError(f"--data {self.data}: missing {', '.join(missing)}")
+            raise ValueError(f"--data {self.data}: missing {', '.join(dict.fromkeys(missing))}")
 
 
 @dataclass(frozen=True)
@@ -70,133 +114,207 @@ class Query:
     gold: frozenset[str]  # normalised acceptable values; empty when the fact is absent
 
 
+class CachingEmbedder(Embedder):
+    """An embedder that keeps every vector it made: the grid resolves the same texts many times."""
+
+    def __init__(self) -> None:
+        super().__init__(recent_queries=0)
+        self._memo: dict[str, np.ndarray] = {}
+
+    def encode(self, texts, *, show_progress: bool = False) -> np.ndarray:
+        texts = list(texts)
+        new = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if new:
+            self._memo.update(zip(new, super().encode(new, show_progress=show_progress)))
+        return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+
+def load_set(name: str, data: Path, seed: int) -> list[Triple]:
+    if not SETS[name]:
+        from lmlm.train.world import WorldConfig, generate_world
+
+        return list(generate_world(WorldConfig(people=WORLD_PEOPLE, seed=seed + 1)).triples)
+    return [t for f in SETS[name] for t in read_triples(data / f, report=ReadReport())]
+
+
 def build_queries(triples: list[Triple], rng: random.Random, per_kind: int) -> list[Query]:
+    """Up to ``per_kind`` queries of each kind (see the module's docstring), from the facts in a
+    random order; none of them but ``case`` is a stored key."""
     values: dict[tuple[str, str], set[str]] = {}
     relations_of: dict[str, set[str]] = {}
     for t in triples:
         values.setdefault(t.key, set()).add(normalize_key(t.value))
         relations_of.setdefault(t.key[0], set()).add(t.key[1])
     all_relations = sorted({t.relation for t in triples})
-    entities = sorted({t.entity for t in triples})
-    sample = rng.sample(triples, len(triples))
     queries: list[Query] = []
+    made: dict[str, int] = dict.fromkeys(ANSWERABLE + ABSENT + HARD, 0)
 
-    def gold(t: Triple) -> frozenset[str]:
-        return frozenset(values[t.key])
-
-    for kind, make in [
-        ("reworded", lambda t: (t.entity, reword(t.relation))),
-        ("misspelt", lambda t: (misspell(t.entity, rng), t.relation)),
-        ("case", lambda t: (shout(t.entity), t.relation.lower())),
-    ]:
-        made = 0
-        for t in sample:
-            entity, relation = make(t)
-            if entity and relation and (normalize_key(entity), normalize_key(relation)) not in values:
-                queries.append(Query(kind, entity, relation, gold(t)))
-                made += 1
-            elif kind == "case" and entity:
-                queries.append(Query(kind, entity, relation, gold(t)))
-                made += 1
-            if made >= per_kind:
-                break
-    made = 0
-    for t in sample:
+    def absent_relation(t: Triple) -> str | None:
         relation = rng.choice(all_relations)
-        if normalize_key(relation) not in relations_of[t.key[0]] and reword(relation) is not None:
-            queries.append(Query("absent_relation", t.entity, relation, frozenset()))
-            made += 1
-        if made >= per_kind:
-            break
-    made = 0
-    known = {normalize_key(e) for e in entities}
-    for t in sample:
-        fake = absent_name(rng.choice(entities))
-        if normalize_key(fake) not in known:
-            queries.append(Query("absent_entity", fake, t.relation, frozenset()))
-            made += 1
-        if made >= per_kind:
-            break
+        lacks = normalize_key(relation) not in relations_of[t.key[0]]
+        return relation if lacks and reword(relation) is not None else None
+
+    def near_relation(t: Triple) -> str | None:
+        relation = contrast(t.relation, rng)
+        if relation is None:
+            return None
+        stems, have = contrast_stems(t.relation, relation), relations_of[t.key[0]]
+        lacks = normalize_key(relation) not in have and not any(s in r for r in have for s in stems)
+        return relation if lacks else None
+
+    makers = {
+        "reworded": lambda t: (t.entity, reword(t.relation, rng)),
+        "misspelt": lambda t: (misspell(t.entity, rng), t.relation),
+        "case": lambda t: (shout(t.entity), t.relation.lower()),
+        "absent_relation": lambda t: (t.entity, absent_relation(t)),
+        "absent_entity": lambda t: (absent_name(t.entity), t.relation),
+        "near_relation": lambda t: (t.entity, near_relation(t)),
+        "lookalike": lambda t: (lookalike(t.entity, rng), t.relation),
+    }
+    for t in rng.sample(triples, len(triples)):
+        for kind, make in makers.items():
+            if made[kind] >= per_kind:
+                continue
+            entity, relation = make(t)
+            if not entity or not relation:
+                continue
+            key = (normalize_key(entity), normalize_key(relation))
+            new_entity = key[0] not in relations_of
+            if kind == "case" or (
+                key not in values and (new_entity or kind not in ("absent_entity", "lookalike"))
+            ):
+                gold = frozenset(values[t.key]) if kind in ANSWERABLE else frozenset()
+                queries.append(Query(kind, entity, relation, gold))
+                made[kind] += 1
     return queries
 
 
 def evaluate(kg: KnowledgeGraph, queries: list[Query], config: ResolverConfig) -> dict:
+    """Right, answered and total per kind, and the three shares of the module's docstring."""
     answers = kg.resolver(config).resolve_many([(q.entity, q.relation) for q in queries])
-    by_kind: dict[str, dict] = {}
+    by_kind: dict[str, dict[str, int]] = {}
     for q, a in zip(queries, answers):
-        row = by_kind.setdefault(q.kind, {"n": 0, "returned": 0, "right": 0})
+        row = by_kind.setdefault(q.kind, {"n": 0, "answered": 0, "right": 0})
         row["n"] += 1
-        if a.value is not None:
-            row["returned"] += 1
-            row["right"] += normalize_key(a.value) in q.gold
-    present = [k for k in by_kind if not k.startswith("absent")]
-    absent = [k for k in by_kind if k.startswith("absent")]
-    returned = sum(by_kind[k]["returned"] for k in present)
-    right = sum(by_kind[k]["right"] for k in present)
-    n_present = sum(by_kind[k]["n"] for k in present)
-    false_answers = sum(by_kind[k]["returned"] for k in absent)
-    n_absent = sum(by_kind[k]["n"] for k in absent)
-    all_returned = returned + false_answers
+        row["answered"] += a.value is not None
+        row["right"] += a.value is not None and normalize_key(a.value) in q.gold
+
+    def share(kinds: tuple[str, ...], what: str) -> float:
+        n = sum(by_kind[k]["n"] for k in kinds if k in by_kind)
+        return round(sum(by_kind[k][what] for k in kinds if k in by_kind) / n, 4) if n else 0.0
+
     return {
-        "precision": round(right / all_returned, 4) if all_returned else 0.0,
-        "recall": round(right / n_present, 4) if n_present else 0.0,
-        "false_answer_rate": round(false_answers / n_absent, 4) if n_absent else 0.0,
+        "answerable_right": share(ANSWERABLE, "right"),
+        "absent_answered": share(ABSENT, "answered"),
+        "hard_answered": share(HARD, "answered"),
         "by_kind": by_kind,
     }
 
 
-SETTINGS = [
-    ("flat", ResolverConfig(mode="flat", threshold=0.6)),
-    ("flat@0.7", ResolverConfig(mode="flat", threshold=0.7)),
-    ("flat@0.8", ResolverConfig(mode="flat", threshold=0.8)),
-    ("structured (default)", ResolverConfig(mode="structured")),  # entity 0.65, relation 0.65
-    (
-        "structured e0.75 r0.6",
-        ResolverConfig(mode="structured", entity_threshold=0.75, relation_threshold=0.6),
-    ),
-    ("structured e0.8 r0.5", ResolverConfig(mode="structured", entity_threshold=0.8, relation_threshold=0.5)),
-    ("structured e0.7 r0.7", ResolverConfig(mode="structured", entity_threshold=0.7, relation_threshold=0.7)),
-    ("structured e0.7 r0.6", ResolverConfig(mode="structured", entity_threshold=0.7, relation_threshold=0.6)),
-    (
-        "structured e0.65 r0.65",
-        ResolverConfig(mode="structured", entity_threshold=0.65, relation_threshold=0.65),
-    ),
-]
+def grid_configs() -> list[ResolverConfig]:
+    names = list(GRID)
+    return [ResolverConfig(**dict(zip(names, values))) for values in itertools.product(*GRID.values())]
+
+
+def choose(results: list[tuple[ResolverConfig, dict[str, dict]]], wrong_cost: float = 1.0) -> ResolverConfig:
+    """The calibration rule of the module's docstring, over ``(config, {set: metrics})``."""
+
+    def objective(per_set: dict[str, dict]) -> float:
+        return float(
+            np.mean([m["answerable_right"] - wrong_cost * m["hard_answered"] for m in per_set.values()])
+        )
+
+    feasible = [(c, r) for c, r in results if all(m["absent_answered"] <= MAX_ABSENT for m in r.values())]
+    return max(feasible or results, key=lambda cr: objective(cr[1]))[0]
+
+
+def ideas(chosen: ResolverConfig) -> dict[str, ResolverConfig]:
+    """The settings the report compares: the paper's flat mode, the old default, the calibrated
+    one, and the calibrated one with each idea switched off or changed."""
+    return {
+        "flat 0.6 (paper)": ResolverConfig(mode="flat", threshold=0.6),
+        "structured, old default": OLD_DEFAULT,
+        "calibrated": chosen,
+        "- letter matching of names": replace(chosen, spelling=False),
+        "- learned contrasts (store)": replace(
+            chosen, contrasts="reference" if "reference" in chosen.contrasts else "none"
+        ),
+        "- reference list": replace(chosen, contrasts="store" if "store" in chosen.contrasts else "none"),
+        "- all contrasts": replace(chosen, contrasts="none"),
+        "margin 0.1": replace(chosen, relation_margin=0.1),
+        "relation 0.65 (old)": replace(chosen, relation_threshold=0.65),
+    }
 
 
 def run(args: FuzzyModesArgs) -> dict:
-    """The report: facts, query counts by kind, and each setting's results (see :func:`evaluate`)."""
-    triples: list[Triple] = []
-    for name in FILES:
-        triples += list(read_triples(Path(args.data) / name, report=ReadReport()))
     rng = random.Random(args.seed)
-    queries = build_queries(triples, rng, args.per_kind)
+    embedder = CachingEmbedder()
+    calibration = [s for s in args.sets if s != args.heldout]
+    report: dict = {"sets": {}, "calibration_sets": calibration, "heldout": args.heldout}
+    graphs, queries = {}, {}
     with tempfile.TemporaryDirectory(prefix="lmlm-fuzzy-modes-") as tmp:
-        with KnowledgeGraph(open_store(Path(tmp) / "store")) as kg:
-            kg.import_triples(triples)
-            kg.build_fuzzy_index(show_progress=True)
-            results = {
-                name: evaluate(kg, queries, config) for name, config in tqdm(SETTINGS, desc="settings")
+        for name in args.sets:
+            triples = load_set(name, Path(args.data), args.seed)
+            graph = KnowledgeGraph(
+                open_store(Path(tmp) / name / "store"),
+                index_dir=Path(tmp) / name / "index",
+                embedder=embedder,
+            )
+            graph.import_triples(triples)
+            graph.build_fuzzy_index(show_progress=True)
+            graphs[name], queries[name] = graph, build_queries(triples, rng, args.per_kind)
+            kinds: dict[str, int] = {}
+            for q in queries[name]:
+                kinds[q.kind] = kinds.get(q.kind, 0) + 1
+            report["sets"][name] = {"facts": len(triples), "queries": kinds}
+        grid = [(c, {s: evaluate(graphs[s], queries[s], c) for s in calibration}) for c in grid_configs()]
+        chosen = choose(grid, args.wrong_cost)
+        report["grid"] = [{"config": _short(c), **{s: _brief(m) for s, m in r.items()}} for c, r in grid]
+        report["chosen"] = _short(chosen)
+        report["defaults_are_calibrated"] = _short(ResolverConfig()) == _short(chosen)
+        report["settings"] = {
+            label: {
+                "config": _short(c),
+                "results": {s: evaluate(graphs[s], queries[s], c) for s in args.sets},
             }
-    counts: dict[str, int] = {}
-    for q in queries:
-        counts[q.kind] = counts.get(q.kind, 0) + 1
-    return {"facts": len(triples), "queries": counts, "results": results}
+            for label, c in ideas(chosen).items()
+        }
+        for graph in graphs.values():
+            graph.close()
+    return report
+
+
+def _short(config: ResolverConfig) -> dict:
+    keep = ("mode", "threshold") if config.mode == "flat" else ("mode", *GRID, "spelling")
+    return {k: v for k, v in asdict(config).items() if k in keep}
+
+
+def _brief(metrics: dict) -> dict:
+    return {k: metrics[k] for k in ("answerable_right", "absent_answered", "hard_answered")}
 
 
 def print_report(report: dict) -> None:
-    print(f"{report['facts']} facts; queries: {report['queries']}\n")
-    print(f"{'setting':<24}{'precision':>10}{'recall':>8}{'false-ans':>10}   right/n by kind")
-    for name, r in report["results"].items():
-        kinds = "  ".join(
-            f"{k}:{v['right']}/{v['n']}"
-            if not k.startswith("absent")
-            else f"{k}:{v['returned']}/{v['n']} ans"
-            for k, v in r["by_kind"].items()
-        )
+    for name, info in report["sets"].items():
+        role = "held out" if name == report["heldout"] else "calibration"
+        print(f"{name} ({role}): {info['facts']} facts; queries {info['queries']}")
+    print(f"\ncalibrated on {', '.join(report['calibration_sets'])}: {report['chosen']}")
+    if not report["defaults_are_calibrated"]:
+        print("NOTE: ResolverConfig's defaults differ from this calibration")
+    for name in report["sets"]:
+        print(f"\n== {name}{' (held out)' if name == report['heldout'] else ''}")
         print(
-            f"{name:<24}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['false_answer_rate']:>10.3f}   {kinds}"
+            f"{'setting':<30}{'answerable right':>17}{'absent answered':>16}{'hard neg answered':>18}   by kind"
         )
+        for label, s in report["settings"].items():
+            m = s["results"][name]
+            kinds = " ".join(
+                f"{k}:{v['right' if k in ANSWERABLE else 'answered']}/{v['n']}"
+                for k, v in m["by_kind"].items()
+            )
+            print(
+                f"{label:<30}{m['answerable_right']:>17.3f}{m['absent_answered']:>16.3f}"
+                f"{m['hard_answered']:>18.3f}   {kinds}"
+            )
 
 
 def main(argv=None) -> int:
@@ -205,32 +323,38 @@ def main(argv=None) -> int:
     out = Path(args.out)
     write_json(out / "fuzzy_modes.json", report)
     print_report(report)
-    plot(report["results"], out / "fuzzy_modes.png")
+    plot(report, out / "fuzzy_modes.png")
     print(f"\nwrote {out / 'fuzzy_modes.json'} and fuzzy_modes.png")
     return 0
 
 
-def plot(results: dict, path: Path) -> None:
+def plot(report: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for name, r in results.items():
-        marker = "o" if name.startswith("structured") else "s"
-        ax.scatter(r["false_answer_rate"], r["precision"], marker=marker, s=50)
-        ax.annotate(
-            re.sub(r"\s+", " ", name),
-            (r["false_answer_rate"], r["precision"]),
-            fontsize=8,
-            xytext=(4, 4),
-            textcoords="offset points",
-        )
-    ax.set_xlabel("false-answer rate on absent facts (lower is better)")
-    ax.set_ylabel("precision of returned values (higher is better)")
-    ax.set_title("Fuzzy resolver modes on the paper's samples")
-    ax.grid(alpha=0.3)
+    names = list(report["sets"])
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        if name in report["calibration_sets"]:
+            xs = [g[name]["hard_answered"] for g in report["grid"]]
+            ys = [g[name]["answerable_right"] for g in report["grid"]]
+            ax.scatter(xs, ys, s=6, color="0.75", label="calibration grid")
+        for label, s in report["settings"].items():
+            m = s["results"][name]
+            ax.scatter(m["hard_answered"], m["answerable_right"], s=30)
+            ax.annotate(
+                label,
+                (m["hard_answered"], m["answerable_right"]),
+                fontsize=6,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+        ax.set_title(f"{name}{' (held out)' if name == report['heldout'] else ''}", fontsize=9)
+        ax.set_xlabel("hard negatives answered")
+        ax.set_ylabel("answerable queries right")
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

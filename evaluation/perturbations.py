@@ -18,8 +18,10 @@ Everything random takes a ``random.Random``, so a benchmark's queries are fixed 
 from __future__ import annotations
 
 import random
+import re
 
 from lmlm.kg.facts import normalize_key
+from lmlm.kg.names import edit_distance
 
 # ---------------------------------------------------------------------------------------------
 # Names and synonyms
@@ -189,6 +191,96 @@ WORD_SYNONYMS = {
 }
 
 
+# Hard negatives: relations worded like a stored one that mean something else. A resolver that
+# answers "Date of death" from a stored "Date of birth" answers the wrong fact.
+# fmt: off
+WORD_CONTRASTS = """birth:death born:died father:mother son:daughter brother:sister husband:wife
+predecessor:successor preceded:followed winner:runner-up start:end first:last north:south east:west
+home:away minimum:maximum highest:lowest import:export opening:closing founded:dissolved
+upper:lower older:younger previous:next origin:destination victory:defeat parent:child
+male:female king:queen debut:retirement entry:exit buyer:seller employer:employee
+teacher:student men's:women's boys:girls summer:winter morning:evening inbound:outbound
+uncle:aunt nephew:niece grandfather:grandmother"""
+# fmt: on
+RELATION_CONTRASTS = {
+    "author": ["publisher", "illustrator", "translator"],
+    "written by": ["published by", "illustrated by"],
+    "director": ["producer", "screenwriter"],
+    "directed by": ["produced by"],
+    "producer": ["director"],
+    "composer": ["lyricist"],
+    "occupation": ["hobby"],
+    "nationality": ["ethnicity", "religion"],
+    "educated at": ["taught at"],
+    "alma mater": ["employer"],
+    "education": ["teaching position"],
+    "award received": ["award nominated for"],
+    "award": ["nomination"],
+    "spouse": ["sibling", "former spouse"],
+    "sibling": ["spouse", "cousin"],
+    "parent": ["grandparent", "spouse"],
+    "employer": ["former employer", "client"],
+    "capital": ["largest city"],
+    "population": ["area", "population density"],
+    "height": ["weight"],
+    "team": ["coach", "former team"],
+    "record label": ["distributor"],
+    "founded by": ["owned by"],
+    "founder": ["owner"],
+    "owner": ["founder"],
+    "owned by": ["founded by"],
+    "release date": ["recording date"],
+    "release year": ["recording year"],
+    "publication year": ["writing year"],
+    "country": ["capital", "neighbouring country"],
+    "location": ["founding location"],
+    "headquarters location": ["branch location"],
+    "position": ["salary"],
+    "genre": ["subject"],
+    "language": ["writing system"],
+    "instrument": ["voice type"],
+    "founded": ["renamed"],
+    "founded in": ["renamed in"],
+    "established in": ["abolished in"],
+}
+
+
+def _word_contrasts() -> dict[str, str]:
+    pairs = [pair.split(":") for pair in WORD_CONTRASTS.split()]
+    return {a: b for x, y in pairs for a, b in ((x, y), (y, x))}
+
+
+def contrast(relation: str, rng: random.Random) -> str | None:
+    """A relation worded like ``relation`` that means something else (lower case), or None:
+    a whole-name contrast from :data:`RELATION_CONTRASTS`, else one word of it swapped for its
+    opposite from :data:`WORD_CONTRASTS` (``Birth Date`` -> ``death date``)."""
+    low = relation.replace("\\'", "'").lower()
+    if low in RELATION_CONTRASTS:
+        return rng.choice(RELATION_CONTRASTS[low])
+    opposites = _word_contrasts()
+    words = low.split()
+    swappable = [i for i, w in enumerate(words) if w in opposites]
+    if not swappable:
+        return None
+    i = rng.choice(swappable)
+    return " ".join(words[:i] + [opposites[words[i]]] + words[i + 1 :])
+
+
+def contrast_stems(relation: str, contrasted: str) -> set[str]:
+    """What tells ``contrasted`` from ``relation``: the first five letters of each word it has that
+    ``relation`` lacks. An entity with a relation holding one of them may well have that fact."""
+    have = set(relation.lower().split())
+    return {w[:5] for w in contrasted.lower().split() if w not in have and w not in _FUNCTION_WORDS}
+
+
+_FUNCTION_WORDS = frozenset("of in on at by to for from with as into".split())
+_IRREGULAR_PARTICIPLES = frozenset("held won born built made known led written given taken".split())
+
+
+def _is_participle(word: str) -> bool:
+    return word.endswith(("ed", "ing")) or word in _IRREGULAR_PARTICIPLES
+
+
 def _split(block: str, sep: str | None = None) -> list[str]:
     return [w.strip() for w in block.split(sep) if w.strip()]
 
@@ -266,19 +358,19 @@ def reword(relation: str, rng: random.Random | None = None) -> str | None:
     """Another way to say ``relation`` (lower case), or None when no rule changes it.
 
     A relation in :data:`RELATION_SYNONYMS` becomes one of its synonyms (the first without ``rng``,
-    a random one with it); else ``X of Y`` becomes ``Y X`` and two words ``X Y`` become
+    a random one with it); else a short ``X of Y`` becomes ``Y X`` and a two-noun ``X Y`` becomes
     ``Y of X``; else each word in :data:`WORD_SYNONYMS` is replaced.
     """
     low = relation.replace("\\'", "'").lower()
     words = low.split()
+    head, _, tail = low.partition(" of ")
     if low in RELATION_SYNONYMS:
         synonyms = RELATION_SYNONYMS[low]
         text = rng.choice(synonyms) if rng is not None else synonyms[0]
-    elif " of " in low:
-        head, _, tail = low.partition(" of ")
+    elif tail and len(head.split()) <= 2 and len(tail.split()) <= 2 and not tail[0].isdigit():
         text = f"{tail} {head}"
-    elif len(words) == 2 and words[0] not in ("of", "in"):
-        text = f"{words[1]} of {words[0]}"
+    elif len(words) == 2 and not (set(words) & _FUNCTION_WORDS) and not any(map(_is_participle, words)):
+        text = f"{words[1]} of {words[0]}"  # noun compounds only: "Title Held" is not "held of title"
     else:
         text = " ".join(WORD_SYNONYMS.get(w, w) for w in words)
     return text if normalize_key(text) != normalize_key(relation) else None
@@ -301,13 +393,17 @@ def typo(word: str, rng: random.Random) -> str:
 
 
 def misspell(name: str, rng: random.Random) -> str | None:
-    """``name`` with a :func:`typo` in its longest word (ties broken at random), or None when no
-    word has four letters."""
+    """``name`` with a :func:`typo` in its longest word without a digit (ties broken at random), or
+    None when no such word has four letters. A number is never edited: ``2012`` for ``2102`` names
+    another year, not a misspelt one."""
     words = name.split()
     if not words:
         return None
-    j = max(range(len(words)), key=lambda w: len(words[w]) + rng.random())
-    if len(words[j]) < 4:
+    j = max(
+        range(len(words)),
+        key=lambda w: (not any(c.isdigit() for c in words[w])) * len(words[w]) + rng.random(),
+    )
+    if len(words[j]) < 4 or any(c.isdigit() for c in words[j]):
         return None
     words[j] = typo(words[j], rng)
     return " ".join(words)
@@ -323,6 +419,36 @@ def absent_name(name: str) -> str:
     word, the word plus ``Prime``."""
     words = name.split()
     return " ".join(reversed(words)) + " Junior" if len(words) > 1 else name + " Prime"
+
+
+def lookalike(name: str, rng: random.Random) -> str:
+    """A name like ``name`` for someone or something else, never a misspelling of it: a number in
+    it changed; else an organisation's kind swapped (``Velnor Institute`` -> ``Velnor Foundation``);
+    else its first word replaced by a given name two or more edits away (``Ko Itakura`` ->
+    ``Ingrid Itakura``); else, for one word, a place qualifier put before it (``North Ajax``)."""
+    words = name.split()
+    numbers = [i for i, w in enumerate(words) if any(c.isdigit() for c in w)]
+    if numbers:
+        i = rng.choice(numbers)
+        words[i] = re.sub(r"\d+", lambda m: _other_number(m.group(), rng), words[i], count=1)
+        return " ".join(words)
+    kinds = _split(ORG_SUFFIXES, "|")
+    if len(words) > 1 and words[-1] in kinds:
+        words[-1] = rng.choice([k for k in kinds if k != words[-1]])
+        return " ".join(words)
+    if len(words) > 1:
+        first = [f for f in _split(FIRST_NAMES) if edit_distance(f.lower(), words[0].lower()) >= 2]
+        return " ".join([rng.choice(first), *words[1:]])
+    return f"{rng.choice(('North', 'New', 'Upper', 'Old'))} {name}"
+
+
+def _other_number(digits: str, rng: random.Random) -> str:
+    """Another number of as many digits (a year stays a plausible year)."""
+    value = int(digits)
+    while True:
+        other = value + rng.choice((-1, 1)) * rng.randint(1, 9 if len(digits) < 4 else 30)
+        if other >= 0 and other != value and len(str(other)) <= len(digits):
+            return str(other).zfill(len(digits))
 
 
 def perturb(entity: str, relation: str, rng: random.Random) -> str:

@@ -36,6 +36,8 @@ import numpy as np
 
 from .errors import FuzzyIndexError
 from .facts import Fact
+from .names import NameIndex
+from .relations import RelationContrasts
 from .store import Change, Key, KnowledgeStore
 from .vector_index import VectorIndex
 
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 REBUILD_AFTER_CHANGES = 10_000  # beyond this many unapplied changes a rebuild is cheaper than replay
+RELEARN_FRACTION = 0.1  # keys changed since relation contrasts were learned, beyond which they are relearned
 
 
 def key_id(entity_key: str, relation_key: str = "") -> int:
@@ -99,6 +102,11 @@ class FuzzyIndex:
         self._keys = None
         self._entities = None
         self.dirty = True  # holds changes not yet saved (a new index is unsaved)
+        # derived in memory on first use, for the structured resolver: entity names by letters,
+        # and what the store says about relations that differ (with the key changes since)
+        self._names: NameIndex | None = None
+        self._contrasts: dict[tuple[bool, bool], RelationContrasts] = {}
+        self._changed_since_learning = 0
         # sync and rebuild save only where they can; an explicit save() says why it cannot
         self.writable = _can_write_beside(self.directory)
 
@@ -257,6 +265,8 @@ class FuzzyIndex:
         self.entity_names.clear()
         self._entity_by_id.clear()
         self.relations_of.clear()
+        self._names = None
+        self._contrasts.clear()
         self._keys = VectorIndex(self.embedder, self.kind)
         self._entities = VectorIndex(self.embedder, self.kind)
         newest: dict[Key, Fact] = {}
@@ -311,11 +321,14 @@ class FuzzyIndex:
         if new_entities:
             ent_ids = np.array([key_id(k) for k in new_entities], dtype=np.int64)
             self._entities.add(ent_ids, list(new_entities.values()), show_progress=show_progress)
+            if self._names is not None:
+                self._names.add(new_entities)
+        self._changed_since_learning += len(entries)
 
     def _remove(self, ids: Sequence[int]) -> None:
         if not ids:
             return
-        gone_entities = []
+        gone_entities: list[str] = []
         for kid in ids:
             entry = self.entries.pop(kid)
             relations = self.relations_of[entry.entity_key]
@@ -323,11 +336,14 @@ class FuzzyIndex:
             if not relations:
                 del self.relations_of[entry.entity_key]
                 del self.entity_names[entry.entity_key]
-                gone_entities.append(key_id(entry.entity_key))
-                del self._entity_by_id[gone_entities[-1]]
+                del self._entity_by_id[key_id(entry.entity_key)]
+                gone_entities.append(entry.entity_key)
         self._keys.remove(np.array(ids, dtype=np.int64))
         if gone_entities:
-            self._entities.remove(np.array(gone_entities, dtype=np.int64))
+            self._entities.remove(np.array([key_id(k) for k in gone_entities], dtype=np.int64))
+            if self._names is not None:
+                self._names.remove(gone_entities)
+        self._changed_since_learning += len(ids)
 
     # ---------------------------------------------------------------- searching
     def search_keys(self, texts: Sequence[str], k: int = 1) -> list[list[KeyHit]]:
@@ -344,6 +360,28 @@ class FuzzyIndex:
             [EntityHit(self._entity_by_id[h.id], h.score) for h in row if h.id in self._entity_by_id]
             for row in rows
         ]
+
+    @property
+    def names(self) -> NameIndex:
+        """The subject entities by letter trigrams (built on first use, then kept in step)."""
+        if self._names is None:
+            self._names = NameIndex(self.entity_names)
+        return self._names
+
+    def relation_contrasts(
+        self, store: KnowledgeStore, *, use_store: bool = True, use_reference: bool = True
+    ) -> RelationContrasts:
+        """What is known about relations that differ (:class:`~lmlm.kg.relations.RelationContrasts`),
+        learned from ``store`` on first use and again once a tenth of the keys have changed."""
+        if self._changed_since_learning > RELEARN_FRACTION * max(len(self.entries), 100):
+            self._contrasts.clear()
+            self._changed_since_learning = 0
+        options = (use_store, use_reference)
+        if options not in self._contrasts:
+            self._contrasts[options] = RelationContrasts(
+                self.relations_of, store.facts_by_keys, use_store=use_store, use_reference=use_reference
+            )
+        return self._contrasts[options]
 
     def relation_vectors(self, relation_keys: Sequence[str]) -> np.ndarray:
         """Unit vectors of relation names (cached), shaped (n, d)."""

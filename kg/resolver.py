@@ -3,12 +3,19 @@
 Every answer says how it was found (:class:`Resolution`). The model sees only the resolver's
 batched call, ``Sequence[(entity, relation)] -> Sequence[Resolution]``.
 
-Fuzzy modes (see ``evaluation/fuzzy_modes.py`` for how they compare on the paper's samples):
+Fuzzy modes (``evaluation/fuzzy_modes.py`` measures both, and calibrates the defaults):
 
 - ``flat`` (the paper's): nearest ``"{entity} {relation}"`` key by cosine, accepted at ``threshold``.
   The entity dominates such embeddings, so a wrong relation of the right entity often passes.
-- ``structured`` (default): the entity first (exact, aliases included, then nearest entity name at
-  ``entity_threshold``), then the nearest of *that entity's own* relations at ``relation_threshold``.
+- ``structured`` (default): the entity first: exact (aliases included), else a stored name the
+  query misspells (letter by letter, :mod:`lmlm.kg.names`), else the nearest name by embedding
+  at ``entity_threshold``. Then the nearest of *that entity's own* relations, accepted at
+  ``relation_threshold`` with a lead of ``relation_margin`` over the next one, unless the query
+  names a relation known to differ from it (:mod:`lmlm.kg.relations`: "date of death" is not a
+  rewording of "date of birth", though MiniLM puts them closer than "born on").
+
+Every fuzzy hit is read back from the store before it is answered, so a key the index still
+holds but the store no longer does is never returned.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy as np
 
 from .facts import Fact, normalize_key
 from .fuzzy_index import FuzzyIndex, KeyHit
+from .names import edit_distance, is_misspelling
 from .store import KnowledgeStore
 
 logger = logging.getLogger(__name__)
@@ -30,9 +38,12 @@ logger = logging.getLogger(__name__)
 LookupPath = Literal["exact", "fuzzy", "miss"]  # how an answer was found
 ResolverMode = Literal["structured", "flat"]
 FallbackPolicy = Literal["none", "unknown", "top1"]
+ContrastSource = Literal["store+reference", "store", "reference", "none"]
 MODES: tuple[str, ...] = get_args(ResolverMode)
 FALLBACKS: tuple[str, ...] = get_args(FallbackPolicy)
+CONTRASTS: tuple[str, ...] = get_args(ContrastSource)
 UNKNOWN_VALUE = "unknown"
+SPELLING_CANDIDATES = 8  # entities sharing most letter trigrams with a name, checked for a misspelling
 
 
 @dataclass(frozen=True)
@@ -71,11 +82,28 @@ class ResolverConfig:
         default=0.6, metadata={"help": "flat mode: the cosine a whole key needs to be answered"}
     )
     entity_threshold: float = field(
-        default=0.65,  # evaluation/fuzzy_modes.py
-        metadata={"help": "structured mode: the cosine the entity name needs"},
+        default=0.95,  # calibrated by evaluation/fuzzy_modes.py
+        metadata={"help": "structured mode: the cosine an entity name needs when it is not a misspelling"},
+    )
+    spelling: bool = field(
+        default=True,
+        metadata={"help": "structured mode: match an entity name written with typos, letter by letter"},
     )
     relation_threshold: float = field(
-        default=0.65, metadata={"help": "structured mode: the cosine the relation name needs"}
+        default=0.55,  # calibrated by evaluation/fuzzy_modes.py
+        metadata={"help": "structured mode: the cosine the relation name needs"},
+    )
+    relation_margin: float = field(
+        default=0.0,  # calibrated by evaluation/fuzzy_modes.py
+        metadata={"help": "structured mode: how far the best of the entity's relations must lead the second"},
+    )
+    contrasts: ContrastSource = field(
+        default="store+reference",
+        metadata={
+            "help": "structured mode: what tells a relation from one that reads alike (birth/death): "
+            "what the store holds (two relations of one entity with different values), the built-in "
+            "reference list of common relations, both, or none"
+        },
     )
     fallback: FallbackPolicy = field(
         default="none",
@@ -94,10 +122,14 @@ class ResolverConfig:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.fallback not in FALLBACKS:
             raise ValueError(f"fallback must be one of {FALLBACKS}, got {self.fallback!r}")
+        if self.contrasts not in CONTRASTS:
+            raise ValueError(f"contrasts must be one of {CONTRASTS}, got {self.contrasts!r}")
         for name in ("threshold", "entity_threshold", "relation_threshold"):
             value = getattr(self, name)
             if not -1.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a cosine in [-1, 1], got {value}")
+        if not 0.0 <= self.relation_margin <= 2.0:
+            raise ValueError(f"relation_margin must be in [0, 2], got {self.relation_margin}")
         if self.cache_size < 0:
             raise ValueError(f"cache_size must be >= 0, got {self.cache_size}")
 
@@ -111,21 +143,34 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class StructuredMatch:
-    """Structured mode's pick for one query: an entity, the nearest of its relations, both cosines."""
+class EntityMatch:
+    """The stored entity a query's entity name was taken for, and how: ``exact`` (aliases
+    included), ``spelling`` (the name misspelt) or ``embedding`` (the nearest name, at ``score``)."""
 
-    entity_key: str
+    key: str
+    how: Literal["exact", "spelling", "embedding"]
+    score: float
+
+
+@dataclass(frozen=True)
+class StructuredMatch:
+    """Structured mode's pick for one query: an entity, the nearest of its relations, their
+    cosines, the lead of that relation over the entity's next one, and whether the query names
+    a relation known to differ from it."""
+
+    entity: EntityMatch
     relation_key: str
-    entity_score: float
     relation_score: float
+    margin: float
+    contrasted: bool
 
     @property
     def key(self) -> tuple[str, str]:
-        return self.entity_key, self.relation_key
+        return self.entity.key, self.relation_key
 
     @property
     def score(self) -> float:
-        return self.entity_score * self.relation_score
+        return self.entity.score * self.relation_score
 
 
 class Resolver:
@@ -234,35 +279,78 @@ class Resolver:
 
     def _fuzzy_structured(self, queries: list[tuple[str, str]]) -> list[Resolution]:
         cfg, index = self.config, self.fuzzy_index
-        entity_keys = self.store.canonical_entity_keys([e for e, _ in queries])
-        # 1. the entity: exact (aliases resolved) or the nearest name
-        entities: list[tuple[str, float] | None] = [
-            (ek, 1.0) if ek in index.relations_of else None for ek in entity_keys
-        ]
-        need = [i for i, m in enumerate(entities) if m is None]
-        if need:
-            for i, row in zip(need, index.search_entities([queries[i][0] for i in need], k=1)):
-                entities[i] = (row[0].entity_key, row[0].score) if row else None
-        # 2. the relation, among that entity's own relations
+        entities = self._match_entities([e for e, _ in queries])
+        # the relation, among that entity's own relations
         rel_vecs = index.encode([r for _, r in queries])  # (n, d)
+        contrasts = None
+        if cfg.contrasts != "none":
+            contrasts = index.relation_contrasts(
+                self.store, use_store="store" in cfg.contrasts, use_reference="reference" in cfg.contrasts
+            )
         matches: list[StructuredMatch | None] = []
-        for entity, q_vec in zip(entities, rel_vecs):
-            candidates = sorted(index.relations_of.get(entity[0], ())) if entity else []
+        for entity, (_, relation), q_vec in zip(entities, queries, rel_vecs):
+            candidates = sorted(index.relations_of.get(entity.key, ())) if entity else []
             if not candidates:
                 matches.append(None)
                 continue
             sims = index.relation_vectors(candidates) @ q_vec  # (len(candidates),)
-            j = int(np.argmax(sims))
-            matches.append(StructuredMatch(entity[0], candidates[j], entity[1], float(sims[j])))
+            order = np.argsort(-sims, kind="stable")
+            best = float(sims[order[0]])
+            margin = best - float(sims[order[1]]) if len(order) > 1 else best
+            key = candidates[int(order[0])]
+            contrasted = contrasts is not None and contrasts.differ(relation, key)
+            matches.append(StructuredMatch(entity, key, best, margin, contrasted))
         facts = self._newest([m.key if m else ("", "") for m in matches])
         out: list[Resolution] = []
         for match, fact in zip(matches, facts):
             if match is None or fact is None:  # a stale key is never answered from
                 out.append(self._miss(None))
-            elif (
-                match.entity_score >= cfg.entity_threshold and match.relation_score >= cfg.relation_threshold
-            ):
+            elif self._accepts(match):
                 out.append(Resolution.from_fact(fact, "fuzzy", match.score))
             else:
                 out.append(self._miss(Candidate(fact, match.score)))
         return out
+
+    def _accepts(self, match: StructuredMatch) -> bool:
+        cfg = self.config
+        entity_ok = match.entity.how != "embedding" or match.entity.score >= cfg.entity_threshold
+        return (
+            entity_ok
+            and match.relation_score >= cfg.relation_threshold
+            and match.margin >= cfg.relation_margin
+            and not match.contrasted
+        )
+
+    def _match_entities(self, names: list[str]) -> list[EntityMatch | None]:
+        """Each name's entity: exact (aliases resolved), else a stored name it misspells, else the
+        nearest name by embedding (accepted or not by ``entity_threshold`` later)."""
+        index = self.fuzzy_index
+        keys = self.store.canonical_entity_keys(names)
+        out = [EntityMatch(k, "exact", 1.0) if k in index.relations_of else None for k in keys]
+        if self.config.spelling:
+            for i in [i for i, m in enumerate(out) if m is None]:
+                out[i] = self._misspelt_entity(names[i])
+        need = [i for i, m in enumerate(out) if m is None]
+        if need:
+            for i, row in zip(need, index.search_entities([names[i] for i in need], k=1)):
+                out[i] = EntityMatch(row[0].entity_key, "embedding", row[0].score) if row else None
+        return out
+
+    def _misspelt_entity(self, name: str) -> EntityMatch | None:
+        """The stored entity ``name`` misspells (:func:`~lmlm.kg.names.is_misspelling`) among those
+        sharing most letter trigrams with it; the fewest edits win, and a tie names no one."""
+        index = self.fuzzy_index
+        query = normalize_key(name)
+        found = [
+            (edit_distance(query, key), -dice, key)
+            for key, dice in index.names.search(name, k=SPELLING_CANDIDATES)
+            if is_misspelling(name, index.entity_names[key])
+        ]
+        if not found:
+            return None
+        found.sort()
+        if len(found) > 1 and found[0][0] == found[1][0]:
+            logger.debug("%r misspells %s and %s alike: no entity", name, found[0][2], found[1][2])
+            return None
+        distance, neg_dice, key = found[0]
+        return EntityMatch(key, "spelling", round(-neg_dice, 4))

@@ -1,5 +1,6 @@
-"""The fuzzy-modes comparison: the data directory comes from --data (a missing one, or a missing
-file in it, is an error naming the flag), and a toy paraphrase set runs end to end."""
+"""The fuzzy-modes evaluation: the data directory comes from --data (a missing one, or a missing
+file in it, is an error naming the flag), queries of every kind are what they say, the
+calibration rule is the documented one, and a toy run writes its JSON and PNG."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import random
 
 import pytest
 
-from lmlm.evaluation.fuzzy_modes import FILES, build_queries, main
+from lmlm.evaluation.fuzzy_modes import FILES, SETS, build_queries, choose, main
 from lmlm.kg.facts import Triple, normalize_key
 from lmlm.kg.formats import write_paper_database
+from lmlm.kg.resolver import ResolverConfig
 from lmlm.kg.syntax import format_annotated_call
 
 PEOPLE = ["Itakura Hiroshi", "Suchitra Bhattacharya", "Franz Rellichmann", "Geraldine Halliwell"]
@@ -18,7 +20,7 @@ RELATIONS = ["Birth Date", "Occupation", "Nationality", "Birthplace"]
 
 
 def write_samples(directory) -> list[Triple]:
-    """The three files fuzzy_modes reads, with a few facts each (each person lacks one relation)."""
+    """The paper files fuzzy_modes reads, with a few facts each (each person lacks one relation)."""
     triples = [
         Triple(p, r, f"{r} of {p.split()[0]}")
         for i, p in enumerate(PEOPLE)
@@ -26,7 +28,10 @@ def write_samples(directory) -> list[Triple]:
         if i != j
     ]
     write_paper_database(triples[:8], directory / FILES[0])
-    for name, part in ((FILES[1], triples[8:12]), (FILES[2], triples[12:])):
+    annotated = [f for files in SETS.values() for f in files if f != FILES[0]]
+    for name in annotated:
+        # the dwiki-eval100 set holds each fact once; the other sets all of them again
+        part = {FILES[1]: triples[8:12], FILES[2]: triples[12:]}.get(name, triples)
         text = " ".join(format_annotated_call(t.entity, t.relation, t.value) + " " + t.value for t in part)
         examples = [{"annotated_text": text, "original_dataset_ids": [name]}]
         (directory / name).write_text(json.dumps({"examples": examples}), encoding="utf-8")
@@ -51,12 +56,35 @@ def test_queries_of_each_kind_miss_the_exact_path_except_case(tmp_path):
     triples = write_samples(tmp_path)
     queries = build_queries(triples, random.Random(0), per_kind=3)
     stored = {t.key for t in triples}
+    entities = {t.key[0] for t in triples}
     kinds = {q.kind for q in queries}
-    assert kinds == {"reworded", "misspelt", "case", "absent_relation", "absent_entity"}
+    assert kinds == {
+        "reworded",
+        "misspelt",
+        "case",
+        "absent_relation",
+        "absent_entity",
+        "near_relation",
+        "lookalike",
+    }
     for q in queries:
         key = (normalize_key(q.entity), normalize_key(q.relation))
         assert (key in stored) == (q.kind == "case")
-        assert bool(q.gold) == (not q.kind.startswith("absent"))
+        assert bool(q.gold) == (q.kind in ("reworded", "misspelt", "case"))
+        assert (key[0] in entities) == (q.kind not in ("misspelt", "absent_entity", "lookalike"))
+
+
+def test_calibration_keeps_to_the_absent_bound_and_weighs_wrong_answers_as_told():
+    def metrics(right, absent, hard):
+        return {"answerable_right": right, "absent_answered": absent, "hard_answered": hard}
+
+    a, b, c = ResolverConfig(relation_threshold=0.4), ResolverConfig(relation_threshold=0.5), ResolverConfig()
+    results = [
+        (a, {"x": metrics(0.99, 0.08, 0.10)}),  # most right, but answers too many absent facts
+        (b, {"x": metrics(0.95, 0.04, 0.06)}),  # 0.95 - 0.06 = 0.89; at cost 2, 0.83
+        (c, {"x": metrics(0.90, 0.01, 0.02)}),  # 0.90 - 0.02 = 0.88; at cost 2, 0.86
+    ]
+    assert choose(results) is b and choose(results, wrong_cost=2.0) is c
 
 
 @pytest.mark.slow
@@ -64,10 +92,14 @@ def test_a_toy_run_writes_json_and_png(tmp_path, capsys):
     (tmp_path / "data").mkdir()
     write_samples(tmp_path / "data")
     out = tmp_path / "out"
-    assert main(["--data", str(tmp_path / "data"), "--per-kind", "3", "--out", str(out)]) == 0
+    argv = ["--data", str(tmp_path / "data"), "--per-kind", "3", "--out", str(out)]
+    assert main(argv + ["--sets", "dwiki-eval100", "squad-train1k"]) == 0
     report = json.loads((out / "fuzzy_modes.json").read_text())
-    assert report["facts"] == len(PEOPLE) * (len(RELATIONS) - 1) and sum(report["queries"].values()) > 0
+    assert report["sets"]["dwiki-eval100"]["facts"] == len(PEOPLE) * (len(RELATIONS) - 1)
+    assert report["calibration_sets"] == ["dwiki-eval100"] and report["heldout"] == "squad-train1k"
     assert (out / "fuzzy_modes.png").stat().st_size > 0 and not (out / "store").exists()
-    structured = report["results"]["structured (default)"]
-    assert structured["by_kind"]["case"]["right"] == structured["by_kind"]["case"]["n"]
-    assert "precision" in capsys.readouterr().out
+    calibrated = report["settings"]["calibrated"]["results"]
+    for name in ("dwiki-eval100", "squad-train1k"):
+        case = calibrated[name]["by_kind"]["case"]
+        assert case["right"] == case["n"] > 0
+    assert len(report["grid"]) > 100 and "answerable right" in capsys.readouterr().out

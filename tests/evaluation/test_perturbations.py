@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -12,12 +13,16 @@ from lmlm.evaluation.perturbations import (
     NameGenerator,
     absent_name,
     builtin_relations,
+    contrast,
+    contrast_stems,
+    lookalike,
     misspell,
     perturb,
     reword,
     shout,
 )
 from lmlm.kg.facts import normalize_key
+from lmlm.kg.names import is_misspelling
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -57,6 +62,11 @@ def test_reword_without_rng_is_fixed(relation, expected):
     assert reword(relation) == expected
 
 
+def test_reword_keeps_prepositions_and_participles_in_place():
+    assert reword("Role In") == "function in" and reword("Owned By") is None
+    assert reword("Collaborating Artists") is None and reword("Vishnevka Rural Localities As Of 2012") is None
+
+
 def test_reword_says_when_no_rule_changes_the_relation():
     assert reword("Sibling") is None and reword("Parent") is None and reword("Year") is None
 
@@ -76,6 +86,53 @@ def test_misspell_makes_one_edit_in_the_longest_word():
         assert len(words) == 3 and len(changed) <= 1 and edit_distance(out, name) <= 1
         assert words[0] == "Ko"
     assert misspell("Ko Li", rng) is None and misspell("", rng) is None
+
+
+def test_misspell_never_edits_a_number():
+    rng = random.Random(2)
+    for _ in range(100):
+        out = misspell("2019 Oman Open", rng)
+        assert out.split()[0] == "2019" and out.split()[1:] != ["Oman", "Open"]
+    assert misspell("1995 XI", rng) is None
+
+
+@pytest.mark.parametrize(
+    "relation, expected",
+    [
+        ("Birth Date", {"death date"}),
+        ("Place of birth", {"place of death"}),
+        ("Father", {"mother"}),
+        ("First Sunk By", {"last sunk by"}),
+        ("Author", {"publisher", "illustrator", "translator"}),
+    ],
+)
+def test_contrast_words_a_relation_alike_with_another_meaning(relation, expected):
+    rng = random.Random(0)
+    assert {contrast(relation, rng) for _ in range(50)} == expected
+
+
+def test_contrast_says_when_it_has_none_and_names_what_tells_them_apart():
+    assert contrast("Vishnevka Rural Localities", random.Random(0)) is None
+    assert contrast_stems("Birth Date", "death date") == {"death"}
+    assert contrast_stems("author", "published by") == {"publi"}
+
+
+@pytest.mark.parametrize(
+    "name, pattern",
+    [
+        ("Ko Itakura", r"^[\w-]+ Itakura$"),
+        ("Velnor Institute", r"^Velnor (?!Institute)\w+$"),
+        ("Symphony No. 5", r"^Symphony No\. \d$"),
+        ("1995 Auburn–UAB Game", r"^\d{4} Auburn–UAB Game$"),
+        ("Ajax", r"^(North|New|Upper|Old) Ajax$"),
+    ],
+)
+def test_lookalike_names_someone_else_never_a_misspelling(name, pattern):
+    rng = random.Random(3)
+    for _ in range(30):
+        other = lookalike(name, rng)
+        assert re.match(pattern, other) and normalize_key(other) != normalize_key(name)
+        assert not is_misspelling(other, name)
 
 
 def test_shout_and_absent_name():

@@ -1,0 +1,181 @@
+"""What the structured resolver knows about relations that read alike but mean different things.
+
+MiniLM places opposites close: "date of death" is nearer "date of birth" (cosine 0.58) than
+"born on" is (0.44), and "father"/"mother" sit at 0.73. No threshold on relation cosines tells a
+rewording from a different relation, so the resolver also asks :class:`RelationContrasts`
+whether the query names a relation *known to differ* from the stored one it is nearest to. That
+knowledge comes from two places:
+
+- the store itself: two relations that one entity has with different values are different
+  relations ("Birth Date" and "Death Date" of one person), and the word that tells two such
+  relations apart is a contrasting pair (``birth``/``death``) that also tells apart "place of
+  birth" and "place of death" for an entity that has only the first;
+- :data:`REFERENCE_RELATIONS`, a list of common relations, each different from the others (the
+  labels of frequent Wikidata properties), for stores too small to have seen a contrast.
+
+Measured in ``evaluation/fuzzy_modes.py`` (learned contrasts and the reference list, each alone
+and together).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from .facts import Fact, normalize_key
+
+logger = logging.getLogger(__name__)
+
+# fmt: off
+REFERENCE_RELATIONS = tuple(r.strip() for r in """
+instance of|subclass of|country|place of birth|date of birth|date of death|place of death|sex or gender|
+country of citizenship|occupation|educated at|employer|member of sports team|position played on team|spouse|
+child|father|mother|sibling|relative|award received|nominated for|language|author|publisher|director|producer|
+screenwriter|composer|cast member|genre|record label|performer|publication date|located in|headquarters location|
+founded by|inception|dissolved|owned by|parent organization|subsidiary|industry|member of political party|
+position held|religion|ethnic group|native language|military branch|military rank|conflict|cause of death|
+manner of death|place of burial|residence|notable work|field of work|doctoral advisor|doctoral student|student of|
+influenced by|movement|participant in|capital|population|area|elevation above sea level|continent|time zone|
+official language|head of government|head of state|currency|shares border with|architect|architectural style|
+made from material|height|mass|length|width|duration|start time|end time|point in time|follows|followed by|
+replaces|replaced by|part of|has part|main subject|depicts|characters|narrative location|filming location|
+original language|country of origin|distributed by|production company|box office|budget|number of pages|illustrator|
+editor|translator|nickname|birth name|pseudonym|given name|family name|official website|named after|sport|league|
+home venue|head coach|team captain|chairperson|chief executive officer|number of employees|revenue|net income|
+stock exchange|legal form|operator|manufacturer|designer|developer|platform|license|instrument|voice type|
+lyrics by|conductor|choreographer|academic degree|academic major|member of|candidacy in election|
+significant event|location of formation|date of official opening|date of first performance|original broadcaster|
+number of seasons|number of episodes|winner|runner-up|participant|coordinate location|
+located in the administrative territorial unit|located on terrain feature|mouth of the watercourse|basin country|
+drainage basin|tributary|highest point|lowest point|age at death|number of children|floors above ground|
+construction start|completion date|service entry|service retirement|first flight|first appearance|
+last appearance|creator|voice actor|unmarried partner|godparent|stepparent|grandparent|nephew|cousin|
+work period start|work period end|salary|net worth|hobby|patron saint|diocese|religious order|taxon rank|
+parent taxon|endemic to|habitat|diet|conservation status|chemical formula|boiling point|melting point|density|
+discoverer or inventor|time of discovery or invention|opponent|score|attendance|venue|host city|edition number|
+votes received|electoral district|term start|term end|appointed by
+""".split("|") if r.strip())
+# fmt: on
+
+FUNCTION_WORDS = frozenset("of in on at by to for from with as into the a an".split())
+MAX_FAMILY = 64  # relations sharing all words but one; larger families are names of one pattern
+VALUE_CHECKS = 3  # entities read to see whether two relations hold different values
+
+
+def content_words(relation: str) -> tuple[str, ...]:
+    """The words of a relation that carry its meaning (lower case, no function words, no 's)."""
+    words = normalize_key(relation).replace("'s ", " ").replace("'s", "").split()
+    return tuple(w for w in words if w not in FUNCTION_WORDS)
+
+
+def one_word_apart(relations: Iterable[str]) -> Iterable[tuple[str, str, str, str]]:
+    """Pairs of relations (of two to four content words) equal but for one word in one place:
+    ``(relation_a, relation_b, word_a, word_b)``."""
+    families: dict[tuple, list[tuple[str, str]]] = defaultdict(list)
+    for relation in dict.fromkeys(relations):
+        words = content_words(relation)
+        if 2 <= len(words) <= 4:
+            for i, word in enumerate(words):
+                families[(i, words[:i], words[i + 1 :])].append((relation, word))
+    for family in families.values():
+        if len(family) <= MAX_FAMILY:
+            for (a, word_a), (b, word_b) in itertools.combinations(family, 2):
+                if word_a != word_b:
+                    yield a, b, word_a, word_b
+
+
+class RelationContrasts:
+    """Tells whether a query relation names a relation known to differ from a stored one.
+
+    Args:
+        relations_of: entity key -> its relation keys (the fuzzy index's map).
+        facts_by_keys: the store's batched read, (entity key, relation key) -> facts; two
+            relations differ when an entity holds them with no value in common.
+        use_store: learn from the store.
+        use_reference: use :data:`REFERENCE_RELATIONS`.
+    """
+
+    def __init__(
+        self,
+        relations_of: Mapping[str, Iterable[str]],
+        facts_by_keys: Callable[[Sequence[tuple[str, str]]], Sequence[Sequence[Fact]]],
+        *,
+        use_store: bool = True,
+        use_reference: bool = True,
+    ):
+        self._facts_by_keys = facts_by_keys
+        self.use_store = use_store
+        self.reference = (
+            frozenset(normalize_key(r) for r in REFERENCE_RELATIONS) if use_reference else frozenset()
+        )
+        self._entities_of: dict[str, set[str]] = defaultdict(set)
+        if use_store:
+            for entity, relations in relations_of.items():
+                for relation in relations:
+                    self._entities_of[relation].add(entity)
+        self._known: dict[frozenset[str], bool] = {}
+        self.contrasting_words = self._learn_words()
+
+    def differ(self, query_relation: str, relation_key: str) -> bool:
+        """Whether ``query_relation`` names another relation than the stored ``relation_key``:
+        a relation known to differ from it (held with another value by one entity, or both in
+        the reference list), or one word away from it by a contrasting pair of words."""
+        query_key = normalize_key(query_relation)
+        if query_key == relation_key:
+            return False
+        if self.known_distinct([(query_key, relation_key)])[0]:
+            return True
+        q_words, r_words = set(content_words(query_key)), set(content_words(relation_key))
+        only_q, only_r = q_words - r_words, r_words - q_words
+        return (
+            len(only_q) == 1 and len(only_r) == 1 and frozenset((*only_q, *only_r)) in self.contrasting_words
+        )
+
+    def known_distinct(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
+        """For each pair of relation keys, whether they are known to be different relations:
+        both in the reference list, or held by one entity with no value in common."""
+        todo = [
+            pair
+            for pair in dict.fromkeys(frozenset(p) for p in pairs)
+            if len(pair) == 2 and pair not in self._known and not pair <= self.reference
+        ]
+        if todo and self.use_store:
+            self._check_values(todo)
+        return [
+            len(set(p)) == 2 and (frozenset(p) <= self.reference or self._known.get(frozenset(p), False))
+            for p in pairs
+        ]
+
+    def _check_values(self, pairs: list[frozenset[str]]) -> None:
+        """One store read for the values of a few entities that hold both relations of each pair."""
+        checks = []
+        for pair in pairs:
+            a, b = sorted(pair)
+            shared = sorted(self._entities_of.get(a, set()) & self._entities_of.get(b, set()))
+            checks += [(pair, e, a, b) for e in shared[:VALUE_CHECKS]]
+            self._known[pair] = False
+        keys = [key for _, e, a, b in checks for key in ((e, a), (e, b))]
+        found = self._facts_by_keys(keys) if keys else []
+        for i, (pair, *_rest) in enumerate(checks):
+            values_a = {normalize_key(f.value) for f in found[2 * i]}
+            values_b = {normalize_key(f.value) for f in found[2 * i + 1]}
+            if values_a and values_b and not values_a & values_b:
+                self._known[pair] = True
+
+    def _learn_words(self) -> frozenset[frozenset[str]]:
+        """Contrasting words: those telling apart two relations one word apart that are known to
+        differ (from the store, or both in the reference list)."""
+        candidates: dict[frozenset[str], list[tuple[str, str]]] = defaultdict(list)
+        sources: list[Sequence[str]] = [sorted(self.reference)]
+        if self.use_store:
+            sources.append(sorted(self._entities_of))
+        for relations in sources:
+            for a, b, word_a, word_b in one_word_apart(relations):
+                candidates[frozenset((word_a, word_b))].append((a, b))
+        pairs = [p for ps in candidates.values() for p in ps]
+        known = dict(zip(pairs, self.known_distinct(pairs)))
+        words = frozenset(w for w, ps in candidates.items() if any(known[p] for p in ps))
+        logger.debug("%d contrasting word pairs learned from %d candidates", len(words), len(candidates))
+        return words

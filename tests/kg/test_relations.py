@@ -1,0 +1,85 @@
+"""Relations known to differ: learned from a real store (both backends) and from the reference list."""
+
+from __future__ import annotations
+
+from lmlm.kg.facts import Triple
+from lmlm.kg.fuzzy_index import FuzzyIndex
+from lmlm.kg.relations import REFERENCE_RELATIONS, RelationContrasts, content_words, one_word_apart
+
+FACTS = [
+    Triple("Ada Velnor", "Birth Date", "3 May 1901"),
+    Triple("Ada Velnor", "Death Date", "9 June 1980"),
+    Triple("Ada Velnor", "Nationality", "Kalonian"),
+    Triple("Ada Velnor", "Ethnicity", "Sorbian"),
+    Triple("Ada Velnor", "Occupation", "painter"),
+    Triple("Ada Velnor", "Profession", "painter"),  # same value: a rewording, not another relation
+    Triple("Ben Torr", "Birth Place", "Kalo Harbour"),
+    Triple("Ben Torr", "Occupation", "chemist"),
+]
+
+
+def relations_of(store) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for fact in store.iter_facts():
+        out.setdefault(fact.entity_key, set()).add(fact.relation_key)
+    return out
+
+
+def test_the_store_teaches_which_relations_differ(store):
+    store.import_triples(FACTS)
+    learned = RelationContrasts(relations_of(store), store.facts_by_keys, use_reference=False)
+    assert frozenset(("birth", "death")) in learned.contrasting_words
+    # Ben Torr has only a birth place: a death place is another relation, by the learned words
+    assert learned.differ("death place", "birth place") and learned.differ("Place of death", "birth place")
+    assert learned.differ("ethnicity", "nationality")  # held by one entity with different values
+    assert not learned.differ("profession", "occupation")  # held with the same value
+    assert not learned.differ("birthplace", "birth place") and not learned.differ(
+        "Birth Place", "birth place"
+    )
+    assert learned.known_distinct([("birth date", "death date"), ("occupation", "profession")]) == [
+        True,
+        False,
+    ]
+
+
+def test_the_reference_list_covers_a_store_that_never_saw_the_contrast(store):
+    store.import_triples(FACTS[6:])
+    alone = RelationContrasts(relations_of(store), store.facts_by_keys, use_reference=False)
+    assert not alone.differ("date of death", "date of birth")
+    with_reference = RelationContrasts(relations_of(store), store.facts_by_keys, use_store=False)
+    assert with_reference.differ("date of death", "date of birth")
+    assert with_reference.differ("mother", "father") and with_reference.differ("death place", "birth place")
+    assert not with_reference.differ("born on", "date of birth")
+
+
+def test_reference_relations_are_distinct_names():
+    keys = [" ".join(r.lower().split()) for r in REFERENCE_RELATIONS]
+    assert len(keys) == len(set(keys)) > 200
+
+
+def test_content_words_and_one_word_apart():
+    assert content_words("Mother\\'s Place of Birth") == ("mother", "place", "birth")
+    pairs = set(one_word_apart(["date of birth", "date of death", "place of birth", "birthplace"]))
+    assert pairs == {
+        ("date of birth", "date of death", "birth", "death"),
+        ("date of birth", "place of birth", "date", "place"),
+    }
+
+
+def test_the_fuzzy_index_relearns_after_many_edits(tmp_path):
+    from lmlm.kg.embedded_store import EmbeddedStore
+    from lmlm.kg.embedding import Embedder
+
+    store = EmbeddedStore(tmp_path / "store")
+    store.import_triples(FACTS[6:])
+    index = FuzzyIndex(tmp_path / "index", Embedder())
+    index.sync(store)
+    before = index.relation_contrasts(store, use_reference=False)
+    assert index.relation_contrasts(store, use_reference=False) is before
+    assert not before.differ("death date", "birth date")
+    filler = [Triple(f"Person {i}", "Occupation", "chemist") for i in range(10)]
+    store.import_triples(FACTS[:6] + filler)  # more than a tenth of max(keys, 100) changed
+    index.sync(store)
+    after = index.relation_contrasts(store, use_reference=False)
+    assert after is not before and after.differ("death place", "birth place")
+    store.close()
