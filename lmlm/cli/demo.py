@@ -78,11 +78,16 @@ def cmd_demo(args) -> int:
 
 
 def _print_report(paths, report: dict) -> None:
-    facts = report["facts"]
+    lmlm, standard = report["lmlm"]["grounded"], report["standard"]["grounded"]
+    forgetting = report["forgetting"]
     print(
         f"\ndemo model ({paths.model('lmlm')}): on {report['prompts']} prompts about people it never saw, "
-        f"{facts['exact_share']:.1%} of the {facts['stated']} facts it stated came through a lookup that "
-        f"resolves exactly ({facts['lookups_per_output']} lookups per output)"
+        f"{lmlm['precision']:.1%} of the {lmlm['stated']} values it stated are true "
+        f"(Standard model of the same size: {standard['precision']:.1%}), {lmlm['lookup_share']:.1%} came "
+        f"through an exact lookup made before them, {lmlm['wrong_slot_share']:.1%} stood in the wrong slot, "
+        f"{lmlm['repeated_share']:.1%} of the outputs repeat a sentence; after forgetting "
+        f"{forgetting['relation']['forgotten']!r} of these people, {forgetting['relation']['share']:.1%} of "
+        f"the outputs still state one ({forgetting['people']['share']:.1%} after forgetting the people)"
     )
 
 
@@ -110,7 +115,7 @@ def run_demo(paths, config) -> dict:
         opts = {"max_new_tokens": config.max_new_tokens}
         chosen = _pick_prompts(prompts)
         generated = model.generate_outputs([p["prompt"] for p in chosen], **opts)
-        edit = _edit_and_forget(kg, model, chosen[0], opts, world)
+        edit = _edit_and_forget(kg, model, chosen[0], opts, world, paths)
         no_lookup = model.generate_outputs([chosen[0]["prompt"]], max_lookups=0, **opts)[0]
         standard = LMLM.from_pretrained(paths.model("standard"))
         standard_out = standard.generate_outputs([chosen[0]["prompt"]], enable_lookup=False, **opts)[0]
@@ -137,8 +142,15 @@ def _pick_prompts(prompts: list[dict]) -> list[dict]:
     return chosen
 
 
-def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict) -> dict:
-    """Set another value, regenerate, forget it, regenerate, and undo both (the store is unchanged)."""
+def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict, paths) -> dict:
+    """Set another value, regenerate, forget it, regenerate, and undo both (the store is unchanged).
+
+    After the forget, the lookup misses and the text should say the value is unknown: the values
+    the output still states for the forgotten fact (any value, read with the world's claim reader)
+    are listed in ``still_stated``."""
+    from lmlm.evaluation.grounded_precision import read_claims
+    from lmlm.train.world.claims import ClaimReader, WorldTruth
+
     person, relation = prompt["person"], prompt.get("relation") or "Place of birth"
     current = kg.lookup(person, relation).value
     pool = (
@@ -153,6 +165,9 @@ def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict) -> dict:
     after_forget = model.generate_outputs([prompt["prompt"]], **opts)[0]
     kg.undo(forget.id)
     kg.undo(edit.id)
+    reader = ClaimReader(WorldTruth.load(paths.world))
+    (claims,) = read_claims([after_forget], [person], reader)
+    still = [c.value for c in claims.claims if (c.subject, c.relation) == (person, relation)]
     return {
         "entity": person,
         "relation": relation,
@@ -160,6 +175,7 @@ def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict) -> dict:
         "new_value": new_value,
         "after_edit": after_edit.to_dict(),
         "after_forget": after_forget.to_dict(),
+        "still_stated": still,
     }
 
 
@@ -185,7 +201,9 @@ def _print_run(result: dict) -> None:
         f"\n3. Edit the store: {edit['entity']} | {edit['relation']} := {edit['new_value']}, then forget it"
     )
     _show("after the edit (same model, no retraining):", edit["after_edit"])
-    _show("after forgetting the fact:", edit["after_forget"])
+    _show("after forgetting the fact (the lookup misses; the model says so):", edit["after_forget"])
+    stated = ", ".join(edit["still_stated"]) or "none"
+    print(f"  values it still states for {edit['entity']} | {edit['relation']}: {stated}")
     print("  (both changes undone: the store is as it was)")
     print("\n4. The same prompt without lookups: the models write values from their weights")
     _show("LMLM, lookups suppressed (max_lookups=0):", result["without_lookups"])

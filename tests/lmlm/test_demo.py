@@ -8,6 +8,7 @@ import pytest
 
 from lmlm.cli import main
 from lmlm.demo_build import DemoConfig, build_demo
+from lmlm.demo_report import TARGETS
 from lmlm.kg import KnowledgeGraph
 from tests.conftest import MINI_DEMO_FLAGS
 
@@ -26,6 +27,32 @@ def test_a_second_build_reuses_every_stage(mini_demo):
     facts = report["facts"]
     assert report["prompts"] == MINI_DEMO_FLAGS["eval_prompts"] and facts["lookups"] > 0
     assert 0 <= facts["exact_share"] <= 1 and facts["stated"] >= facts["lookups"]
+
+
+def test_the_report_carries_every_figure_for_both_models_and_the_forgetting_check(mini_demo):
+    report = json.loads(mini_demo.report.read_text())
+    for model in ("lmlm", "standard"):
+        grounded = report[model]["grounded"]
+        assert grounded["outputs"] == MINI_DEMO_FLAGS["eval_prompts"] and grounded["stated"] > 0
+        assert grounded["true"] <= grounded["stated"] and 0 <= grounded["precision"] <= 1
+    assert report["lmlm"]["grounded"]["through_lookup"] > 0
+    assert report["standard"]["grounded"]["through_lookup"] == 0  # it makes no lookups
+    forgetting = report["forgetting"]
+    assert forgetting["relation"]["forgotten"] == "Place of birth"
+    for check in ("relation", "people", "people_fuzzy_resolver"):
+        assert forgetting[check]["outputs"] == MINI_DEMO_FLAGS["eval_prompts"]
+        assert 0 <= forgetting[check]["stating"] <= forgetting[check]["outputs"]
+    # the forgotten facts were looked up and missed: the model wrote that they are unknown
+    assert forgetting["people"]["misses"] > 0
+    training = report["training"]
+    assert training["lmlm"]["steps"] > 0 and training["standard"]["tokens"] > 0
+    assert training["seconds"] == round(training["lmlm"]["seconds"] + training["standard"]["seconds"], 1)
+    assert set(report["stages"]) == {"world", "tokenizer", "lmlm", "standard", "kg", "report"}
+    assert [t["figure"] for t in report["targets"]] == [t[0] for t in TARGETS]
+    assert all(isinstance(t["met"], bool) for t in report["targets"])
+    # the evaluation worked on copies: the demo's store still holds every fact
+    with KnowledgeGraph.open(mini_demo.kg) as kg:
+        assert kg.lookup(report["samples"][0]["lookups"][0]["entity"], "Place of birth").path == "exact"
 
 
 def test_changing_a_training_setting_rebuilds_from_that_stage_on(mini_demo, tmp_path):
@@ -62,6 +89,7 @@ def test_demo_run_edits_and_forgets_then_leaves_the_store_as_it_was(mini_demo, m
         if (r["entity"], r["relation"]) == (edit["entity"], edit["relation"])
     ]
     assert all(r["path"] == "miss" for r in forgotten)
+    assert all(value in edit["after_forget"]["text"] for value in edit["still_stated"])
     assert data["without_lookups"]["lookups"] == []
     with KnowledgeGraph.open(mini_demo.kg) as kg:
         assert kg.store.stats().facts == facts_before
@@ -77,6 +105,14 @@ def test_demo_text_output_shows_each_part(mini_demo, monkeypatch, capsys):
         assert part in out
 
 
-def test_bad_demo_settings_are_refused_with_the_flag(capsys):
-    assert main(["demo", "build", "--people", "3"]) == 1
-    assert "--people" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--people", "3"], "--people"),
+        (["--absent-share", "1.5"], "--absent-share"),
+        (["--forget-relation", "Favourite colour"], "--forget-relation"),
+    ],
+)
+def test_bad_demo_settings_are_refused_with_the_flag(flags, named, capsys):
+    assert main(["demo", "build", *flags]) == 1
+    assert named in capsys.readouterr().err
