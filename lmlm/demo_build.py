@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lmlm.train.world.biographies import SLOTS
+from lmlm.train.world.biographies import RELATION_ORDERS, SLOTS
 
 logger = logging.getLogger(__name__)
 _RELATIONS = "one of " + ", ".join(SLOTS.values())
+_ORDERS = "one of " + ", ".join(RELATION_ORDERS)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class DemoConfig:
     facts_per_biography: int = field(
         default=0,
         metadata={"help": "facts each biography writes (0: all); the variants take turns through them"},
+    )
+    relation_order: str = field(
+        default="life",
+        metadata={
+            "help": "order of a biography's facts: life (birth, education, work, award, family) or random"
+        },
     )
     absent_share: float = field(
         default=0.1,
@@ -76,6 +83,7 @@ class DemoConfig:
             ("--eval-prompts", self.eval_prompts, self.eval_prompts >= 1, ">= 1"),
             ("--facts-per-biography", self.facts_per_biography, self.facts_per_biography >= 0, ">= 0"),
             ("--absent-share", self.absent_share, 0 <= self.absent_share < 1, "in [0, 1)"),
+            ("--relation-order", self.relation_order, self.relation_order in RELATION_ORDERS, _ORDERS),
             ("--forget-relation", self.forget_relation, self.forget_relation in SLOTS.values(), _RELATIONS),
         ):
             if not ok:
@@ -153,6 +161,7 @@ def build_demo(
         config.seed,
         config.variants,
         config.facts_per_biography,
+        config.relation_order,
         config.absent_share,
         "given",
         "complete",
@@ -211,6 +220,7 @@ def _build_world(paths: DemoPaths, config: DemoConfig) -> None:
         names="given",
         complete=True,
         facts_per_biography=config.facts_per_biography,
+        relation_order=config.relation_order,
         absent_share=config.absent_share,
     )
     write_world(paths.world, world)

@@ -17,6 +17,7 @@ from lmlm.train.world import PRONOUNS, WorldConfig, generate_world
 from lmlm.train.world import data as world_data
 from lmlm.train.world.biographies import (
     CLOZE_PROMPTS,
+    LIFE_SECTIONS,
     MISS_VALUE,
     MISS_WORDS,
     OPENING_PROMPTS,
@@ -333,3 +334,32 @@ def test_biographies_with_fewer_facts_cover_every_fact_between_them(tmp_path):
         facts = people[name]["facts"]
         heldout_relatives = {r for r, v in facts.items() if v in people and people[v]["heldout"]}
         assert relations == set(facts) - heldout_relatives, name
+
+
+def test_life_order_writes_each_biography_section_by_section(tmp_path):
+    config = WorldDataConfig(
+        people=40,
+        seed=4,
+        variants=3,
+        names="given",
+        complete=True,
+        facts_per_biography=5,
+        relation_order="life",
+    )
+    write_world(tmp_path / "w", config)
+    section = {relation: i for i, relations in enumerate(LIFE_SECTIONS) for relation in relations}
+    orders = set()
+    for record in read_jsonl_records(tmp_path / "w" / "corpus" / "train.jsonl"):
+        own = [
+            c.relation
+            for c in parse_annotated(record["annotated_text"]).calls
+            if c.entity == record["person"]
+        ]
+        assert [section[r] for r in own] == sorted(section[r] for r in own), record["text"]
+        orders.add(tuple(own))
+    assert len(orders) > 60  # still varied: which facts, and their order within a section
+
+
+def test_relation_order_is_checked():
+    with pytest.raises(ValueError, match="--relation-order"):
+        WorldDataConfig(relation_order="alphabetical")

@@ -322,47 +322,43 @@ class _Writer:
                     self.aside(value)
 
 
+# The order of a life, for biographies written section by section (``sections=LIFE_SECTIONS``):
+# within a section the relations come in a random order, the sections always in this one. A model
+# then only has to know where in the life it is to go on without repeating itself.
+LIFE_SECTIONS = (
+    ("Date of birth", "Place of birth"),
+    ("Educated at",),
+    ("Occupation", "Employer"),
+    ("Award received",),
+    ("Spouse", "Sibling", "Parent"),
+)
+RELATION_ORDERS = ("random", "life")
+
+
 def write_biography(
     person: Person,
     entity_facts: Mapping[str, Mapping[str, str]],
     rng: random.Random,
     relations: Sequence[str] | None = None,
     absent: Collection[str] = (),
+    sections: Sequence[Sequence[str]] = (),
 ) -> tuple[str, str, int]:
     """One biography of ``person``: (annotated text, raw text, number of lookups).
 
     ``relations`` are the person's facts to write (default: all of them), each exactly once.
     Those in ``absent`` are not in the store: their lookups return :data:`MISS_VALUE` and the text
-    says so. The opening sentence names the person; the rest come in a random order.
+    says so. The opening sentence names the person; the rest come in a random order, or section
+    by section when ``sections`` are given (relations in no section last).
     """
     remaining = set(person.facts if relations is None else relations)
-    absent = frozenset(absent)
-    writer = _Writer(person, entity_facts, rng, absent)
+    writer = _Writer(person, entity_facts, rng, frozenset(absent))
+    groups = [[r for r in section if r in remaining] for section in sections]
+    groups.append(sorted(remaining - {r for section in sections for r in section}))
     sentences: list[tuple[Template, bool]] = []
-
-    def usable(template: Template) -> bool:
-        return template.relations <= remaining and not template.no_miss & absent
-
-    openings = [t for t in OPENINGS if usable(t)]
-    if openings:
-        opening = rng.choice(openings)
-        sentences.append((opening, True))
-        remaining -= opening.relations
-    order = sorted(remaining)
-    rng.shuffle(order)
     fillers = list(FILLERS)
     rng.shuffle(fillers)  # each filler at most once a biography
-    for relation in order:
-        if relation not in remaining:
-            continue
-        if fillers and rng.random() < _FILLER_RATE:
-            sentences.append((fillers.pop(), not sentences))
-        choices = [t for t in SENTENCES if relation in t.relations and usable(t)]
-        if not choices:
-            raise ValueError(f"{person.name}: no sentence writes the relation {relation!r}")
-        template = rng.choice(choices)
-        sentences.append((template, not sentences or rng.random() < _NAME_RATE))
-        remaining -= template.relations
+    for group in (g for g in groups if g):
+        sentences += _group_sentences(person, set(group), writer.absent, rng, fillers, not sentences)
     if fillers and (not sentences or rng.random() < _FILLER_RATE):
         sentences.append((fillers.pop(), not sentences))
     for i, (template, use_name) in enumerate(sentences):
@@ -370,3 +366,39 @@ def write_biography(
             writer.text(" ")
         writer.sentence(template, use_name)
     return "".join(writer.annotated), "".join(writer.raw), writer.lookups
+
+
+def _group_sentences(
+    person: Person,
+    remaining: set[str],
+    absent: frozenset[str],
+    rng: random.Random,
+    fillers: list,
+    first: bool,
+) -> list[tuple[Template, bool]]:
+    """Sentences (template, names the person) that write the relations of ``remaining``; the first
+    sentence of the biography is an opening when one fits."""
+
+    def usable(template: Template) -> bool:
+        return template.relations <= remaining and not template.no_miss & absent
+
+    sentences: list[tuple[Template, bool]] = []
+    openings = [t for t in OPENINGS if usable(t)] if first else []
+    if openings:
+        opening = rng.choice(openings)
+        sentences.append((opening, True))
+        remaining -= opening.relations
+    order = sorted(remaining)
+    rng.shuffle(order)
+    for relation in order:
+        if relation not in remaining:
+            continue
+        if fillers and rng.random() < _FILLER_RATE:
+            sentences.append((fillers.pop(), first and not sentences))
+        choices = [t for t in SENTENCES if relation in t.relations and usable(t)]
+        if not choices:
+            raise ValueError(f"{person.name}: no sentence writes the relation {relation!r}")
+        template = rng.choice(choices)
+        sentences.append((template, (first and not sentences) or rng.random() < _NAME_RATE))
+        remaining -= template.relations
+    return sentences

@@ -42,7 +42,14 @@ from tqdm.auto import tqdm
 
 from lmlm.kg.facts import Triple
 
-from .biographies import CLOZE_PROMPTS, OPENING_PROMPTS, QUESTIONS, write_biography
+from .biographies import (
+    CLOZE_PROMPTS,
+    LIFE_SECTIONS,
+    OPENING_PROMPTS,
+    QUESTIONS,
+    RELATION_ORDERS,
+    write_biography,
+)
 from .people import Person, World, WorldConfig, generate_world
 
 logger = logging.getLogger(__name__)
@@ -81,6 +88,14 @@ class WorldDataConfig:
             "when variants x facts_per_biography covers them"
         },
     )
+    relation_order: str = field(
+        default="random",
+        metadata={
+            "help": "random: a biography's facts in any order after the opening; life: section by "
+            "section (birth, education, work, award, family), in any order within a section",
+            "choices": RELATION_ORDERS,
+        },
+    )
     absent_share: float = field(
         default=0.0,
         metadata={
@@ -101,6 +116,11 @@ class WorldDataConfig:
             (self.eval_variants >= 0, "--eval-variants must be >= 0", self.eval_variants),
             (self.facts_per_biography >= 0, "--facts-per-biography must be >= 0", self.facts_per_biography),
             (0.0 <= self.absent_share < 1.0, "--absent-share must be in [0, 1)", self.absent_share),
+            (
+                self.relation_order in RELATION_ORDERS,
+                f"--relation-order must be one of {', '.join(RELATION_ORDERS)}",
+                self.relation_order,
+            ),
         ]
         for ok, message, value in checks:
             if not ok:
@@ -307,6 +327,7 @@ def _biographies(
     width = len(str(len(world.people) - 1))
     facts = world.entity_facts
     seed, k = config.seed, config.facts_per_biography
+    sections = LIFE_SECTIONS if config.relation_order == "life" else ()
     for i, person in people:
         relations = [r for r, value in person.facts.items() if value not in plan.heldout]
         absent = plan.absent.get(person.name, frozenset())
@@ -315,7 +336,8 @@ def _biographies(
         for v in variants:
             rng = random.Random((seed * 10_000_000 + i) * 1_000 + v)
             chosen = [relations[(v * k + j) % len(relations)] for j in range(min(k, len(relations)))]
-            annotated, raw, lookups = write_biography(person, facts, rng, chosen if k else relations, absent)
+            written = chosen if k else relations
+            annotated, raw, lookups = write_biography(person, facts, rng, written, absent, sections)
             record = {"id": f"bio-{i:0{width}d}-{v}", "person": person.name, "text": raw}
             record["annotated_text"] = annotated
             yield record, lookups
