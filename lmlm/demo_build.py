@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lmlm.train.presets import PRESETS
 from lmlm.train.world.biographies import RELATION_ORDERS, SLOTS
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ _ORDERS = "one of " + ", ".join(RELATION_ORDERS)
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Settings of the demo build; each field names its ``lmlm demo build`` flag."""
+    """Settings of the demo build; each field is a flag of ``lmlm demo`` (``vocab_size`` -> ``--vocab-size``)."""
 
     people: int = field(
         default=1500,
@@ -57,7 +58,9 @@ class DemoConfig:
         },
     )
     vocab_size: int = field(default=1024, metadata={"help": "BPE vocabulary of the demo tokenizer"})
-    preset: str = field(default="tiny-2m", metadata={"help": "model preset for both models"})
+    preset: str = field(
+        default="tiny-2m", metadata={"help": "model preset for both models", "choices": tuple(PRESETS)}
+    )
     epochs: float = field(default=4.0, metadata={"help": "passes over the corpus for each model"})
     lr: float = field(default=3e-3, metadata={"help": "peak learning rate"})
     batch_size: int = field(default=16, metadata={"help": "blocks per step"})

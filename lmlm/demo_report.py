@@ -40,10 +40,10 @@ _SAMPLES = 5
 
 def evaluate_demo(paths, config) -> dict:
     """The report of a built demo (``paths``: ``DemoPaths``; ``config``: ``DemoConfig``)."""
+    from lmlm.api import load_lmlm
     from lmlm.evaluation.fact_statements import score_fact_statements
     from lmlm.evaluation.grounded_precision import score_grounded
-    from lmlm.kg import KnowledgeGraph
-    from lmlm.model import LMLM
+    from lmlm.kg import KnowledgeGraph, ResolverConfig
     from lmlm.train.world.claims import ClaimReader, WorldTruth
 
     records = [json.loads(line) for line in (paths.world / "prompts.jsonl").read_text().splitlines()]
@@ -53,9 +53,9 @@ def evaluate_demo(paths, config) -> dict:
     triples = (paths.world / "triples.jsonl").read_text(encoding="utf-8").splitlines()
     values = [json.loads(line)["value"] for line in triples]  # every value in the store
     with KnowledgeGraph.open(paths.kg) as kg:
-        lmlm = LMLM.from_pretrained(paths.model("lmlm"), lookup_fn=kg.resolver(fuzzy=False))
+        lmlm = load_lmlm(paths.model("lmlm"), kg, resolver_config=ResolverConfig(fuzzy=False))
         outputs, lmlm_seconds = _generate(lmlm, prompts, config)
-    standard = LMLM.from_pretrained(paths.model("standard"))
+    standard = load_lmlm(paths.model("standard"))
     standard_outputs, standard_seconds = _generate(standard, prompts, config, enable_lookup=False)
     people = sorted(set(subjects))
     relation = [(person, config.forget_relation) for person in people]
@@ -99,9 +99,9 @@ def _generate(model, prompts: list[str], config, **options) -> tuple[list, float
 
 def _forget_check(paths, config, prompts, subjects, reader, forgotten, *, fuzzy: bool) -> dict:
     """Forgets ``forgotten`` ((entity, relation or None)) in a copy of the store, regenerates, counts."""
+    from lmlm.api import load_lmlm
     from lmlm.evaluation.grounded_precision import count_forgotten_statements
-    from lmlm.kg import KnowledgeGraph
-    from lmlm.model import LMLM
+    from lmlm.kg import KnowledgeGraph, ResolverConfig
 
     with tempfile.TemporaryDirectory(dir=paths.root, prefix=".forget-") as tmp:
         copy = Path(tmp) / "kg"
@@ -109,7 +109,7 @@ def _forget_check(paths, config, prompts, subjects, reader, forgotten, *, fuzzy:
         with KnowledgeGraph.open(copy) as kg:
             for entity, relation in forgotten:
                 kg.forget(entity, relation, include_as_value=relation is None)
-            model = LMLM.from_pretrained(paths.model("lmlm"), lookup_fn=kg.resolver(fuzzy=fuzzy))
+            model = load_lmlm(paths.model("lmlm"), kg, resolver_config=ResolverConfig(fuzzy=fuzzy))
             outputs, seconds = _generate(model, prompts, config)
     counted = count_forgotten_statements(outputs, subjects, reader, forgotten)
     return {
