@@ -39,15 +39,16 @@ class DemoConfig:
         },
     )
     seed: int = field(default=0, metadata={"help": "world and training seed"})
-    variants: int = field(default=2, metadata={"help": "biographies per trained person"})
+    variants: int = field(default=4, metadata={"help": "biographies per trained person"})
     facts_per_biography: int = field(
-        default=0,
+        default=4,
         metadata={"help": "facts each biography writes (0: all); the variants take turns through them"},
     )
     relation_order: str = field(
         default="life",
         metadata={
-            "help": "order of a biography's facts: life (birth, education, work, award, family) or random"
+            "help": "order of a biography's facts: life (birth, education, work, award, family) or random",
+            "choices": RELATION_ORDERS,
         },
     )
     absent_share: float = field(
@@ -61,9 +62,9 @@ class DemoConfig:
     preset: str = field(
         default="tiny-2m", metadata={"help": "model preset for both models", "choices": tuple(PRESETS)}
     )
-    epochs: float = field(default=4.0, metadata={"help": "passes over the corpus for each model"})
+    epochs: float = field(default=2.4, metadata={"help": "passes over the corpus for each model"})
     lr: float = field(default=3e-3, metadata={"help": "peak learning rate"})
-    batch_size: int = field(default=16, metadata={"help": "blocks per step"})
+    batch_size: int = field(default=8, metadata={"help": "blocks per step"})
     block_size: int = field(default=256, metadata={"help": "tokens per block"})
     max_new_tokens: int = field(default=48, metadata={"help": "text tokens per evaluation prompt"})
     eval_prompts: int = field(
@@ -71,7 +72,10 @@ class DemoConfig:
     )
     forget_relation: str = field(
         default="Place of birth",
-        metadata={"help": "relation the forgetting check forgets for the evaluated people"},
+        metadata={
+            "help": "relation the forgetting check forgets for the evaluated people",
+            "choices": tuple(SLOTS.values()),
+        },
     )
 
     def __post_init__(self) -> None:

@@ -37,8 +37,9 @@ def neo4j_store():
 # a minute, once per session. Decoding tests need a model that really writes lookups.
 MINI_DEMO_FLAGS = {
     "people": 160,
-    "variants": 2,
-    "epochs": 3.0,
+    "variants": 4,
+    "epochs": 5.0,
+    "batch_size": 16,
     "vocab_size": 512,
     "max_new_tokens": 24,
     "eval_prompts": 30,

@@ -67,3 +67,15 @@ def test_values_from_the_weights_and_from_missed_lookups_lower_the_share():
 def test_the_subjects_own_name_is_not_a_fact():
     out = output("Ko Itakura", " is a footballer. Ko Itakura trains daily.")
     assert score_fact_statements([out], ["Ko Itakura"], KNOWN).stated == 0
+
+
+def test_a_value_copied_after_its_article_is_faithful_and_a_garbled_copy_is_not():
+    outs = [
+        output(
+            "Ko Itakura plays for",
+            " " + lookup("Ko Itakura", "Club", "Kawasaki Frontale") + " the Kawasaki Frontale.",
+        ),
+        output("Ko Itakura was born in", " " + lookup("Ko Itakura", "Birthplace", "Kobe") + " Kobeville."),
+    ]
+    score = score_fact_statements(outs, ["Ko Itakura"] * 2, KNOWN)
+    assert (score.exact_lookups, score.exact_copied) == (2, 1)
