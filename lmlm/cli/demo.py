@@ -101,14 +101,15 @@ def run_demo(paths, config) -> dict:
         model = load_lmlm(paths.model("lmlm"), lookup_fn=resolver)
         opts = {"max_new_tokens": config.max_new_tokens}
         chosen = _pick_prompts(prompts)
-        generated = model.generate_outputs([p["prompt"] for p in chosen], **opts)
-        edit = _edit_and_forget(kg, model, chosen[0], opts, world, paths)
-        no_lookup = model.generate_outputs([chosen[0]["prompt"]], max_lookups=0, **opts)[0]
+        outputs = model.generate_outputs([p["prompt"] for p in chosen], **opts)
+        shown = _edit_prompt(chosen, outputs)
+        edit = _edit_and_forget(kg, model, shown, opts, world, paths)
+        no_lookup = model.generate_outputs([shown["prompt"]], max_lookups=0, **opts)[0]
         standard = load_lmlm(paths.model("standard"))
-        standard_out = standard.generate_outputs([chosen[0]["prompt"]], enable_lookup=False, **opts)[0]
+        standard_out = standard.generate_outputs([shown["prompt"]], enable_lookup=False, **opts)[0]
     return {
         "lookups": lookups,
-        "generated": [o.to_dict() for o in generated],
+        "generated": [o.to_dict() for o in outputs[:_SHOWN]],
         "edit": edit,
         "without_lookups": no_lookup.to_dict(),
         "standard": standard_out.to_dict(),
@@ -117,16 +118,33 @@ def run_demo(paths, config) -> dict:
     }
 
 
+_SHOWN, _CANDIDATES = 3, 8  # outputs shown; prompts tried for the edit step
+
+
 def _pick_prompts(prompts: list[dict]) -> list[dict]:
-    """Three prompts about different held-out people, the first one a 'was born in' opening."""
+    """Prompts about different held-out people, 'was born in' openings first."""
     chosen, people = [], set()
     for p in sorted(prompts, key=lambda p: p.get("relation") != "Place of birth"):
         if p["person"] not in people:
             chosen.append(p)
             people.add(p["person"])
-        if len(chosen) == 3:
+        if len(chosen) == _CANDIDATES:
             break
     return chosen
+
+
+def _edit_prompt(chosen: list[dict], outputs: list) -> dict:
+    """The prompt the edit step shows: the first whose output looks up the prompt's own fact exactly.
+    A small model sometimes writes a lookup for a misspelt name (a miss whatever the store holds),
+    which would show no effect of the edit; the outputs shown in step 2 are not filtered."""
+    for prompt, out in zip(chosen, outputs):
+        relation = prompt.get("relation") or "Place of birth"
+        if any(
+            (r.entity.strip(), r.relation, r.path) == (prompt["person"], relation, "exact")
+            for r in out.lookups
+        ):
+            return prompt
+    return chosen[0]
 
 
 def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict, paths) -> dict:

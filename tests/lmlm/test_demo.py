@@ -140,3 +140,18 @@ def test_a_setting_outside_its_choices_is_refused_by_the_parser(flags, named, ca
     with pytest.raises(SystemExit):
         main(["demo", *flags])
     assert named in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_the_edit_step_shows_a_prompt_whose_lookup_is_about_its_own_person():
+    from lmlm.cli.demo import _edit_prompt
+    from lmlm.model.results import GenerationOutput, LookupRecord
+
+    def out(entity: str, path: str) -> GenerationOutput:
+        record = LookupRecord(entity, "Place of birth", "Lofe" if path == "exact" else "unknown", path)
+        return GenerationOutput("", "", "", (record,), 4, "eos")
+
+    chosen = [
+        {"person": n, "prompt": f"{n} was born in", "relation": "Place of birth"} for n in ("A B", "C D")
+    ]
+    assert _edit_prompt(chosen, [out("A Bx", "miss"), out("C D", "exact")]) is chosen[1]
+    assert _edit_prompt(chosen, [out("A Bx", "miss"), out("C Dx", "miss")]) is chosen[0]  # none: the first
