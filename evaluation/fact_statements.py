@@ -2,10 +2,11 @@
 
 For each output, the facts it states are (a) its lookups and (b) every known value of the
 knowledge graph (a place, an organisation, a date, a person, ...) written in the clean text
-outside the spans that lookups produced and not produced by an earlier lookup of the same output:
-a fact the model wrote from its weights. The headline figure, ``exact_share``, is the share of
+outside the spans that lookups produced and not after a lookup of the same value in the same
+output: a fact the model wrote from its weights. A value written before a later lookup of it
+counts against the model (the lookup did not put it there). The headline figure, ``exact_share``, is the share of
 stated facts that came through a lookup whose entity and relation resolve exactly in the store;
-``faithful_share`` also asks that the words after the lookup repeat its value, and
+``faithful_share`` also asks that the words after the lookup repeat its value (after an article), and
 ``subject_share`` that the lookup is about the person the prompt names (not a look-alike).
 """
 
@@ -44,6 +45,18 @@ def _vocabulary_pattern(values: Iterable[str]) -> re.Pattern | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
 
 
+_ARTICLE = re.compile(r"(?:an?|the) ", re.IGNORECASE)
+
+
+def _copies(text: str, pos: int, value: str) -> bool:
+    """Whether the words at ``pos`` repeat ``value`` (after an article: ``an engineer``, ``the
+    Kalo Institute``) up to a word boundary."""
+    article = _ARTICLE.match(text, pos)
+    start = article.end() if article and not value.lower().startswith(article.group(0).lower()) else pos
+    end = start + len(value)
+    return text[start:end].lower() == value.lower() and not text[end : end + 1].isalnum()
+
+
 def score_fact_statements(
     outputs: Sequence, subjects: Sequence[str], known_values: Iterable[str], *, max_examples: int = 10
 ) -> FactStatementReport:
@@ -54,13 +67,13 @@ def score_fact_statements(
     examples: list[dict] = []
     for output, subject in zip(outputs, subjects):
         spans = [r.span for r in output.lookups if r.span]
-        looked_up = {(r.value or "").strip().lower() for r in output.lookups}
+        # each looked-up value with where its lookup stands (the words after it start there)
+        looked_up = [((r.value or "").strip().lower(), r.span[0]) for r in output.lookups if r.span]
         for record in output.lookups:
             lookups += 1
             exact += record.path == "exact"
             if record.path == "exact" and record.span and record.value:
-                start, end = record.span
-                copied += output.text[start:end].lower() == record.value.strip().lower()
+                copied += _copies(output.text, record.span[0], record.value.strip())
             about_subject += record.path == "exact" and record.entity == subject
             fuzzy += record.path == "fuzzy"
             missed += record.path not in ("exact", "fuzzy")
@@ -68,7 +81,7 @@ def score_fact_statements(
             continue
         for match in pattern.finditer(output.text):
             word = match.group(0)
-            if word == subject or word.lower() in looked_up:
+            if word == subject or any(v == word.lower() and at <= match.start() for v, at in looked_up):
                 continue
             if any(start <= match.start() < end for start, end in spans):
                 continue

@@ -2,9 +2,11 @@
 
 Everything is cached under ``$LMLM_HOME/demo`` stage by stage; a stage is rebuilt only when its
 settings (or an earlier stage) changed, so the first ``lmlm demo`` builds (a few minutes on a
-laptop CPU) and later ones start at once. The last stage measures what the demo model is for: on
-prompts about people it never saw in training, the share of the facts it states that come
-through a lookup which resolves exactly in the store (``report.json``).
+laptop CPU) and later ones start at once. The last stage measures what the demo model is for, on
+prompts about people it never saw in training (``report.json``, see :mod:`lmlm.demo_report`):
+how many of the facts it states are true in the world, come through an exact lookup made before
+them and stand in the right slot, how often it repeats itself, the same for the Standard model, and
+whether forgetting facts in (a copy of) the store makes it stop stating them.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lmlm.train.presets import PRESETS
+from lmlm.train.world.biographies import RELATION_ORDERS, SLOTS
 
 logger = logging.getLogger(__name__)
+_RELATIONS = "one of " + ", ".join(SLOTS.values())
+_ORDERS = "one of " + ", ".join(RELATION_ORDERS)
 
 
 @dataclass(frozen=True)
@@ -34,18 +39,43 @@ class DemoConfig:
         },
     )
     seed: int = field(default=0, metadata={"help": "world and training seed"})
-    variants: int = field(default=2, metadata={"help": "biographies per trained person"})
+    variants: int = field(default=4, metadata={"help": "biographies per trained person"})
+    facts_per_biography: int = field(
+        default=4,
+        metadata={"help": "facts each biography writes (0: all); the variants take turns through them"},
+    )
+    relation_order: str = field(
+        default="life",
+        metadata={
+            "help": "order of a biography's facts: life (birth, education, work, award, family) or random",
+            "choices": RELATION_ORDERS,
+        },
+    )
+    absent_share: float = field(
+        default=0.1,
+        metadata={
+            "help": "share of the trained people's facts kept out of the store: their lookups in the "
+            "corpus return 'unknown' and the text says so, so the model learns what to write on a miss"
+        },
+    )
     vocab_size: int = field(default=1024, metadata={"help": "BPE vocabulary of the demo tokenizer"})
     preset: str = field(
         default="tiny-2m", metadata={"help": "model preset for both models", "choices": tuple(PRESETS)}
     )
-    epochs: float = field(default=4.0, metadata={"help": "passes over the corpus for each model"})
+    epochs: float = field(default=2.4, metadata={"help": "passes over the corpus for each model"})
     lr: float = field(default=3e-3, metadata={"help": "peak learning rate"})
-    batch_size: int = field(default=16, metadata={"help": "blocks per step"})
+    batch_size: int = field(default=8, metadata={"help": "blocks per step"})
     block_size: int = field(default=256, metadata={"help": "tokens per block"})
     max_new_tokens: int = field(default=48, metadata={"help": "text tokens per evaluation prompt"})
     eval_prompts: int = field(
         default=300, metadata={"help": "held-out prompts the build evaluates the LMLM on"}
+    )
+    forget_relation: str = field(
+        default="Place of birth",
+        metadata={
+            "help": "relation the forgetting check forgets for the evaluated people",
+            "choices": tuple(SLOTS.values()),
+        },
     )
 
     def __post_init__(self) -> None:
@@ -58,6 +88,10 @@ class DemoConfig:
             ("--block-size", self.block_size, self.block_size >= 16, ">= 16"),
             ("--max-new-tokens", self.max_new_tokens, self.max_new_tokens >= 1, ">= 1"),
             ("--eval-prompts", self.eval_prompts, self.eval_prompts >= 1, ">= 1"),
+            ("--facts-per-biography", self.facts_per_biography, self.facts_per_biography >= 0, ">= 0"),
+            ("--absent-share", self.absent_share, 0 <= self.absent_share < 1, "in [0, 1)"),
+            ("--relation-order", self.relation_order, self.relation_order in RELATION_ORDERS, _ORDERS),
+            ("--forget-relation", self.forget_relation, self.forget_relation in SLOTS.values(), _RELATIONS),
         ):
             if not ok:
                 raise ValueError(f"{flag} must be {need}, got {value!r}")
@@ -128,7 +162,17 @@ def build_demo(
     paths = DemoPaths(Path(root))
     paths.root.mkdir(parents=True, exist_ok=True)
     stamps = _Stamps(paths.stamps)
-    world_key = _key("world", config.people, config.seed, config.variants, "given", "complete")
+    world_key = _key(
+        "world",
+        config.people,
+        config.seed,
+        config.variants,
+        config.facts_per_biography,
+        config.relation_order,
+        config.absent_share,
+        "given",
+        "complete",
+    )
     tok_key = _key(world_key, config.vocab_size)
     train_key = _key(tok_key, config.preset, config.epochs, config.lr, config.batch_size, config.block_size)
     stages = [
@@ -143,7 +187,7 @@ def build_demo(
         ("kg", _key(world_key, "kg"), lambda: _build_store(paths)),
         (
             "report",
-            _key(train_key, config.max_new_tokens, config.eval_prompts),
+            _key(train_key, config.max_new_tokens, config.eval_prompts, config.forget_relation),
             lambda: _evaluate(paths, config),
         ),
     ]
@@ -157,7 +201,11 @@ def build_demo(
         build()
         stamps.done(name, key, time.perf_counter() - start)
         say(f"demo build: {name} done in {time.perf_counter() - start:.0f} s")
-    return json.loads(paths.report.read_text(encoding="utf-8"))
+    report = json.loads(paths.report.read_text(encoding="utf-8"))
+    if rebuild:  # the build's own stage times (as measured; the report stage included)
+        report["stages"] = {name: stamps.data[name]["seconds"] for name, _, _ in stages}
+        _write_report(paths, report)
+    return report
 
 
 def _fresh_dir(path: Path) -> None:
@@ -170,9 +218,17 @@ def _build_world(paths: DemoPaths, config: DemoConfig) -> None:
 
     _fresh_dir(paths.world)
     # Given + family names from fixed lists, so a tiny model learns to copy names rather than
-    # recall them; every person complete, so no fact a biography asks about is missing.
+    # recall them; every person complete (each has every relation), and a share of the trained
+    # people's facts kept out of the store, so the corpus shows what a miss looks like.
     world = WorldDataConfig(
-        people=config.people, seed=config.seed, variants=config.variants, names="given", complete=True
+        people=config.people,
+        seed=config.seed,
+        variants=config.variants,
+        names="given",
+        complete=True,
+        facts_per_biography=config.facts_per_biography,
+        relation_order=config.relation_order,
+        absent_share=config.absent_share,
     )
     write_world(paths.world, world)
 
@@ -220,34 +276,14 @@ def _build_store(paths: DemoPaths) -> None:
 
 
 def _evaluate(paths: DemoPaths, config: DemoConfig) -> dict:
-    report = evaluate_demo_model(paths, config.max_new_tokens, config.eval_prompts)
-    tmp = paths.report.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(paths.report)
+    from lmlm.demo_report import evaluate_demo
+
+    report = evaluate_demo(paths, config)
+    _write_report(paths, report)
     return report
 
 
-def evaluate_demo_model(paths: DemoPaths, max_new_tokens: int, limit: int = 300) -> dict:
-    """Held-out biography prompts (the first ``limit``) through the LMLM, exact lookups only (no
-    fuzzy rescue), greedy."""
-    from lmlm.api import load_lmlm
-    from lmlm.evaluation.fact_statements import score_fact_statements
-    from lmlm.kg import KnowledgeGraph, ResolverConfig
-
-    prompts = [json.loads(line) for line in (paths.world / "prompts.jsonl").read_text().splitlines()][:limit]
-    values = [json.loads(line)["value"] for line in (paths.world / "triples.jsonl").read_text().splitlines()]
-    with KnowledgeGraph.open(paths.kg) as kg:
-        model = load_lmlm(paths.model("lmlm"), kg, resolver_config=ResolverConfig(fuzzy=False))
-        start = time.perf_counter()
-        outputs = model.generate_outputs(
-            [p["prompt"] for p in prompts], max_new_tokens=max_new_tokens, batch_size=32
-        )
-        seconds = time.perf_counter() - start
-    score = score_fact_statements(outputs, [p["person"] for p in prompts], values)
-    return {
-        "prompts": len(prompts),
-        "max_new_tokens": max_new_tokens,
-        "seconds": round(seconds, 1),
-        "facts": score.to_dict(),
-        "samples": [o.to_dict() for o in outputs[:5]],
-    }
+def _write_report(paths: DemoPaths, report: dict) -> None:
+    tmp = paths.report.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(paths.report)

@@ -6,6 +6,9 @@ when selected without one they fail with a message, never skip.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from lmlm.kg.embedded_store import EmbeddedStore
@@ -37,8 +40,9 @@ def neo4j_store():
 # a minute, once per session. Decoding tests need a model that really writes lookups.
 MINI_DEMO_FLAGS = {
     "people": 160,
-    "variants": 2,
-    "epochs": 3.0,
+    "variants": 4,
+    "epochs": 5.0,
+    "batch_size": 16,
     "vocab_size": 512,
     "max_new_tokens": 24,
     "eval_prompts": 30,
@@ -51,7 +55,10 @@ def mini_demo(tmp_path_factory):
     """``DemoPaths`` of a built mini demo under ``HOME/demo`` (``HOME`` usable as ``LMLM_HOME``)."""
     from lmlm.demo_build import DemoConfig, DemoPaths, build_demo
 
-    home = tmp_path_factory.mktemp("lmlm-home")
+    # LMLM_TEST_MINI_DEMO: a folder to build the mini demo in and reuse across sessions (a stage is
+    # rebuilt when its settings change, not when the code does: leave it unset to test new code).
+    reuse = os.environ.get("LMLM_TEST_MINI_DEMO")
+    home = Path(reuse) if reuse else tmp_path_factory.mktemp("lmlm-home")
     paths = DemoPaths(home / "demo")
     build_demo(paths.root, DemoConfig(**MINI_DEMO_FLAGS), say=lambda _msg: None, show_progress=False)
     return paths

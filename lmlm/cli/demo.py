@@ -65,11 +65,16 @@ def cmd_demo(args) -> int:
 
 
 def _report_text(paths, report: dict) -> str:
-    facts = report["facts"]
+    lmlm, standard = report["lmlm"]["grounded"], report["standard"]["grounded"]
+    forgetting = report["forgetting"]
     return (
         f"\ndemo model ({paths.model('lmlm')}): on {report['prompts']} prompts about people it never saw, "
-        f"{facts['exact_share']:.1%} of the {facts['stated']} facts it stated came through a lookup that "
-        f"resolves exactly ({facts['lookups_per_output']} lookups per output)"
+        f"{lmlm['precision']:.1%} of the {lmlm['stated']} values it stated are true "
+        f"(Standard model of the same size: {standard['precision']:.1%}), {lmlm['lookup_share']:.1%} came "
+        f"through an exact lookup made before them, {lmlm['wrong_slot_share']:.1%} stood in the wrong slot, "
+        f"{lmlm['repeated_share']:.1%} of the outputs repeat a sentence; after forgetting "
+        f"{forgetting['relation']['forgotten']!r} of these people, {forgetting['relation']['share']:.1%} of "
+        f"the outputs still state one ({forgetting['people']['share']:.1%} after forgetting the people)"
     )
 
 
@@ -96,14 +101,15 @@ def run_demo(paths, config) -> dict:
         model = load_lmlm(paths.model("lmlm"), lookup_fn=resolver)
         opts = {"max_new_tokens": config.max_new_tokens}
         chosen = _pick_prompts(prompts)
-        generated = model.generate_outputs([p["prompt"] for p in chosen], **opts)
-        edit = _edit_and_forget(kg, model, chosen[0], opts, world)
-        no_lookup = model.generate_outputs([chosen[0]["prompt"]], max_lookups=0, **opts)[0]
+        outputs = model.generate_outputs([p["prompt"] for p in chosen], **opts)
+        shown = _edit_prompt(chosen, outputs)
+        edit = _edit_and_forget(kg, model, shown, opts, world, paths)
+        no_lookup = model.generate_outputs([shown["prompt"]], max_lookups=0, **opts)[0]
         standard = load_lmlm(paths.model("standard"))
-        standard_out = standard.generate_outputs([chosen[0]["prompt"]], enable_lookup=False, **opts)[0]
+        standard_out = standard.generate_outputs([shown["prompt"]], enable_lookup=False, **opts)[0]
     return {
         "lookups": lookups,
-        "generated": [o.to_dict() for o in generated],
+        "generated": [o.to_dict() for o in outputs[:_SHOWN]],
         "edit": edit,
         "without_lookups": no_lookup.to_dict(),
         "standard": standard_out.to_dict(),
@@ -112,20 +118,44 @@ def run_demo(paths, config) -> dict:
     }
 
 
+_SHOWN, _CANDIDATES = 3, 8  # outputs shown; prompts tried for the edit step
+
+
 def _pick_prompts(prompts: list[dict]) -> list[dict]:
-    """Three prompts about different held-out people, the first one a 'was born in' opening."""
+    """Prompts about different held-out people, 'was born in' openings first."""
     chosen, people = [], set()
     for p in sorted(prompts, key=lambda p: p.get("relation") != "Place of birth"):
         if p["person"] not in people:
             chosen.append(p)
             people.add(p["person"])
-        if len(chosen) == 3:
+        if len(chosen) == _CANDIDATES:
             break
     return chosen
 
 
-def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict) -> dict:
-    """Set another value, regenerate, forget it, regenerate, and undo both (the store is unchanged)."""
+def _edit_prompt(chosen: list[dict], outputs: list) -> dict:
+    """The prompt the edit step shows: the first whose output looks up the prompt's own fact exactly.
+    A small model sometimes writes a lookup for a misspelt name (a miss whatever the store holds),
+    which would show no effect of the edit; the outputs shown in step 2 are not filtered."""
+    for prompt, out in zip(chosen, outputs):
+        relation = prompt.get("relation") or "Place of birth"
+        if any(
+            (r.entity.strip(), r.relation, r.path) == (prompt["person"], relation, "exact")
+            for r in out.lookups
+        ):
+            return prompt
+    return chosen[0]
+
+
+def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict, paths) -> dict:
+    """Set another value, regenerate, forget it, regenerate, and undo both (the store is unchanged).
+
+    After the forget, the lookup misses and the text should say the value is unknown: the values
+    the output still states for the forgotten fact (any value, read with the world's claim reader)
+    are listed in ``still_stated``."""
+    from lmlm.evaluation.grounded_precision import read_claims
+    from lmlm.train.world.claims import ClaimReader, WorldTruth
+
     person, relation = prompt["person"], prompt.get("relation") or "Place of birth"
     current = kg.lookup(person, relation).value
     pool = (
@@ -140,6 +170,9 @@ def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict) -> dict:
     after_forget = model.generate_outputs([prompt["prompt"]], **opts)[0]
     kg.undo(forget.id)
     kg.undo(edit.id)
+    reader = ClaimReader(WorldTruth.load(paths.world))
+    (claims,) = read_claims([after_forget], [person], reader)
+    still = [c.value for c in claims.claims if (c.subject, c.relation) == (person, relation)]
     return {
         "entity": person,
         "relation": relation,
@@ -147,6 +180,7 @@ def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict) -> dict:
         "new_value": new_value,
         "after_edit": after_edit.to_dict(),
         "after_forget": after_forget.to_dict(),
+        "still_stated": still,
     }
 
 
@@ -177,7 +211,9 @@ def _run_text(result: dict) -> str:
         f"\n3. Edit the store: {edit['entity']} | {edit['relation']} := {edit['new_value']}, then forget it"
     )
     lines += _show("after the edit (same model, no retraining):", edit["after_edit"])
-    lines += _show("after forgetting the fact:", edit["after_forget"])
+    lines += _show("after forgetting the fact (the lookup misses; the model says so):", edit["after_forget"])
+    stated = ", ".join(edit["still_stated"]) or "none"
+    lines.append(f"  values it still states for {edit['entity']} | {edit['relation']}: {stated}")
     lines.append("  (both changes undone: the store is as it was)")
     lines.append("\n4. The same prompt without lookups: the models write values from their weights")
     lines += _show("LMLM, lookups suppressed (max_lookups=0):", result["without_lookups"])

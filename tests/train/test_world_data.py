@@ -15,7 +15,15 @@ from lmlm.kg.formats import read_jsonl
 from lmlm.kg.syntax import parse_annotated, strip_lookups
 from lmlm.train.world import PRONOUNS, WorldConfig, generate_world
 from lmlm.train.world import data as world_data
-from lmlm.train.world.biographies import CLOZE_PROMPTS, OPENING_PROMPTS, SENTENCES, SLOTS
+from lmlm.train.world.biographies import (
+    CLOZE_PROMPTS,
+    LIFE_SECTIONS,
+    MISS_VALUE,
+    MISS_WORDS,
+    OPENING_PROMPTS,
+    SENTENCES,
+    SLOTS,
+)
 from lmlm.train.world.data import FORGET_SPLITS, WorldDataConfig, write_world
 
 CONFIG = WorldDataConfig(people=150, seed=3, variants=3)
@@ -93,9 +101,9 @@ def test_every_lookup_resolves_exactly_against_the_triples(world_dir):
             assert strip_lookups(record["annotated_text"]) == record["text"]
             for call in parsed.calls:
                 assert (call.entity, call.relation, call.value) in triples, call
-                # the value as written follows the lookup (an occupation after its article)
+                # the value as written follows the lookup (after its article: an occupation, the award)
                 after = record["annotated_text"][call.end :]
-                assert re.match(rf" (an? )?{re.escape(call.value)}\b", after), (call, after[:40])
+                assert re.match(rf" (an? |the )?{re.escape(call.value)}\b", after), (call, after[:40])
             lookups += len(parsed.calls)
             assert parsed.calls[0].entity == record["person"]
     assert relations == set(SLOTS.values()) | {"Country", "Location", "Founded"}
@@ -113,7 +121,7 @@ def test_no_fact_is_written_without_its_lookup(world_dir):
         pieces, pos = [], 0
         for call in parse_annotated(text).calls:
             pieces.append(text[pos : call.start])
-            written = re.match(rf" (an? )?{re.escape(call.value)}", text[call.end :])
+            written = re.match(rf" (an? |the )?{re.escape(call.value)}", text[call.end :])
             pos = call.end + written.end()
         rest = ("".join(pieces) + text[pos:]).replace(record["person"], "")  # a relative of someone else
         assert any_value.search(rest) is None, (any_value.search(rest), text)
@@ -262,3 +270,96 @@ def test_twenty_thousand_people_in_under_thirty_seconds(tmp_path):
     manifest = write_world(tmp_path / "big", WorldDataConfig(people=20_000))
     assert time.perf_counter() - started < 30
     assert manifest.train_documents == 18_000 * 4 and manifest.heldout == 2_000
+
+
+ABSENT = WorldDataConfig(people=120, seed=2, variants=3, names="given", complete=True, absent_share=0.2)
+
+
+@pytest.fixture(scope="module")
+def absent_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("absent") / "w"
+    write_world(out, ABSENT)
+    return out
+
+
+def test_absent_facts_are_looked_up_and_the_text_says_they_are_unknown(absent_dir):
+    people = world_people(absent_dir)
+    absent = {(p["name"], r) for p in people for r in p["absent"]}
+    stored = {(t.entity, t.relation) for t in read_jsonl(absent_dir / "triples.jsonl")}
+    every = {(p["name"], r) for p in people for r in p["facts"]}
+    assert 0.15 < len(absent) / len(every) < 0.25  # about the share asked for
+    assert stored & every == every - absent
+    assert not any(p["absent"] for p in people if p["heldout"])  # held-out people keep every fact
+    misses = 0
+    for record in read_jsonl_records(absent_dir / "corpus" / "train.jsonl"):
+        text = record["annotated_text"]
+        in_record = 0
+        for call in parse_annotated(text).calls:
+            if (call.entity, call.relation) in absent:
+                assert call.value == MISS_VALUE == "unknown"
+                assert text[call.end :].startswith(" " + MISS_WORDS[call.relation]), text[call.end :][:60]
+                in_record += 1
+            else:
+                assert call.value != MISS_VALUE
+        assert record["text"].count("unknown") == in_record  # the word only where a lookup missed
+        misses += in_record
+    assert misses > 100
+    qa = read_jsonl_records(absent_dir / "qa.jsonl")
+    assert {(q["person"], q["relation"]) for q in qa} == every - absent
+
+
+def test_absent_facts_are_the_same_for_the_same_seed(absent_dir, tmp_path):
+    write_world(tmp_path / "again", ABSENT)
+    assert all_files(absent_dir) == all_files(tmp_path / "again")
+    write_world(tmp_path / "none", WorldDataConfig(**{**ABSENT.__dict__, "absent_share": 0.0}))
+    assert not any(p["absent"] for p in world_people(tmp_path / "none"))
+
+
+def test_biographies_with_fewer_facts_cover_every_fact_between_them(tmp_path):
+    config = WorldDataConfig(
+        people=40, seed=1, variants=3, names="given", complete=True, facts_per_biography=4
+    )
+    write_world(tmp_path / "w", config)
+    people = {p["name"]: p for p in world_people(tmp_path / "w")}
+    written: dict[str, set[str]] = {}
+    for record in read_jsonl_records(tmp_path / "w" / "corpus" / "train.jsonl"):
+        own = {
+            c.relation
+            for c in parse_annotated(record["annotated_text"]).calls
+            if c.entity == record["person"]
+        }
+        assert len(own) == 4, record["text"]
+        written.setdefault(record["person"], set()).update(own)
+    for name, relations in written.items():
+        facts = people[name]["facts"]
+        heldout_relatives = {r for r, v in facts.items() if v in people and people[v]["heldout"]}
+        assert relations == set(facts) - heldout_relatives, name
+
+
+def test_life_order_writes_each_biography_section_by_section(tmp_path):
+    config = WorldDataConfig(
+        people=40,
+        seed=4,
+        variants=3,
+        names="given",
+        complete=True,
+        facts_per_biography=5,
+        relation_order="life",
+    )
+    write_world(tmp_path / "w", config)
+    section = {relation: i for i, relations in enumerate(LIFE_SECTIONS) for relation in relations}
+    orders = set()
+    for record in read_jsonl_records(tmp_path / "w" / "corpus" / "train.jsonl"):
+        own = [
+            c.relation
+            for c in parse_annotated(record["annotated_text"]).calls
+            if c.entity == record["person"]
+        ]
+        assert [section[r] for r in own] == sorted(section[r] for r in own), record["text"]
+        orders.add(tuple(own))
+    assert len(orders) > 60  # still varied: which facts, and their order within a section
+
+
+def test_relation_order_is_checked():
+    with pytest.raises(ValueError, match="--relation-order"):
+        WorldDataConfig(relation_order="alphabetical")

@@ -11,19 +11,27 @@ A template is a sentence with slots:
   object. The first of these in a sentence is the person's name when the sentence names them.
 * ``{is}``, ``{was}``, ``{has}``, ``{-s}``: verb forms agreeing with the subject (``they are``).
 * ``{DOB}``, ``{POB}``, ``{OCC}``, ...: a fact of the person (see ``SLOTS``), written as the
-  lookup followed by the value. ``{OCC}`` writes the article after the lookup (``[...] an
-  engineer``), so the article never has to be guessed before the value is known.
+  lookup followed by the value. The article of an occupation (``a``/``an``), an organisation or
+  an award (``the``) comes after the lookup (``[...] an engineer``, ``[...] the Kalo Institute``),
+  so it never has to be guessed before the value is known, and a miss can say ``an unknown ...``.
 * A ``+`` (``{EMP+}``, only at the end of a sentence) may add a fact about the organisation or
   place just named: ``the Kalo Institute, founded in [...] 1877``.
+* A ``!`` (``{SIB!}``) marks a slot whose sentence is not used for a fact absent from the store
+  (``grew up with her sibling someone whose name is unknown`` does not read well).
+
+A fact absent from the store is still looked up; the lookup returns :data:`MISS_VALUE` (what the
+resolver and the decoder give on a miss) and the text says so: ``born in [...] an unknown place``
+(``MISS_WORDS``).
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from lmlm.kg.resolver import UNKNOWN_VALUE
 from lmlm.kg.syntax import format_annotated_call
 
 from .people import Person
@@ -40,6 +48,23 @@ SLOTS = {
     "PAR": "Parent",
 }
 
+# What a lookup of a fact absent from the store returns, as the decoder inserts it on a miss.
+MISS_VALUE = UNKNOWN_VALUE
+# How the text goes on after such a lookup, per relation (each with the word "unknown").
+MISS_WORDS = {
+    "Date of birth": "an unknown date",
+    "Place of birth": "an unknown place",
+    "Occupation": "a specialist in an unknown field",
+    "Employer": "an unknown organisation",
+    "Educated at": "an unknown school",
+    "Award received": "an unknown award",
+    "Spouse": "someone whose name is unknown",
+    "Sibling": "someone whose name is unknown",
+    "Parent": "someone whose name is unknown",
+}
+# The article written after the lookup, before the value ("a"/"an" is chosen by the value).
+ARTICLES = {"Occupation": "a", "Employer": "the", "Educated at": "the", "Award received": "the"}
+
 # The first sentence: it names the person and holds facts every person has.
 _OPENINGS = [
     "{S} {was} born on {DOB} in {POB+}.",
@@ -47,26 +72,26 @@ _OPENINGS = [
     "{S} {was} born on {DOB}.",
     "{S} {was} born in {POB+}.",
     "{S} {is} {OCC}.",
-    "{S} {is} {OCC} who work{-s} for the {EMP+}.",
+    "{S} {is} {OCC} who work{-s} for {EMP+}.",
     "{S} work{-s} as {OCC}.",
-    "{S} work{-s} as {OCC} for the {EMP+}.",
-    "{S} work{-s} for the {EMP+}.",
-    "{S} studied at the {EDU+}.",
+    "{S} work{-s} as {OCC} for {EMP+}.",
+    "{S} work{-s} for {EMP+}.",
+    "{S} studied at {EDU+}.",
 ]
 
 _SENTENCES = [
     # Date of birth
     "{S} {was} born on {DOB}.",
-    "{P} date of birth is {DOB}.",
+    "{P} date of birth is {DOB!}.",
     "{S} came into the world on {DOB}.",
-    "The records give {p} date of birth as {DOB}.",
+    "The records give {p} date of birth as {DOB!}.",
     "{S} {was} born on {DOB} in {POB+}.",
     "{S} {was} born in {POB} on {DOB}.",
     # Place of birth
     "{S} {was} born in {POB+}.",
-    "{P} birthplace is {POB+}.",
+    "{P} birthplace is {POB+!}.",
     "{S} {was} born and raised in {POB+}.",
-    "{P} place of birth is {POB+}.",
+    "{P} place of birth is {POB+!}.",
     "{S} come{-s} from {POB}, where {s} {was} born.",
     # Occupation
     "{S} {is} {OCC}.",
@@ -74,29 +99,29 @@ _SENTENCES = [
     "{S} trained as {OCC}.",
     "By profession, {s} {is} {OCC}.",
     "{S} {has} made a career as {OCC}.",
-    "{S} work{-s} as {OCC} for the {EMP+}.",
-    "{S} {is} {OCC} at the {EMP+}.",
+    "{S} work{-s} as {OCC} for {EMP+}.",
+    "{S} {is} {OCC} at {EMP+}.",
     # Employer
-    "{S} work{-s} for the {EMP+}.",
-    "{S} {is} employed by the {EMP+}.",
-    "{P} employer is the {EMP+}.",
-    "{S} {has} a position at the {EMP+}.",
-    "{S} joined the staff of the {EMP+}.",
-    "Today {s} work{-s} at the {EMP+}.",
+    "{S} work{-s} for {EMP+}.",
+    "{S} {is} employed by {EMP+}.",
+    "{P} employer is {EMP+}.",
+    "{S} {has} a position at {EMP+}.",
+    "{S} joined the staff of {EMP+}.",
+    "Today {s} work{-s} at {EMP+}.",
     # Educated at
-    "{S} studied at the {EDU+}.",
-    "{S} {was} educated at the {EDU+}.",
-    "{S} attended the {EDU+}.",
-    "{S} graduated from the {EDU+}.",
-    "{P} education took place at the {EDU+}.",
-    "As a student, {s} attended the {EDU+}.",
+    "{S} studied at {EDU+}.",
+    "{S} {was} educated at {EDU+}.",
+    "{S} attended {EDU+}.",
+    "{S} graduated from {EDU+}.",
+    "{P} education took place at {EDU+}.",
+    "As a student, {s} attended {EDU+}.",
     # Award received
-    "{S} received the {AWD}.",
-    "{S} {was} awarded the {AWD}.",
-    "{S} won the {AWD}.",
-    "In recognition of {p} work, {s} received the {AWD}.",
-    "{P} honours include the {AWD}.",
-    "{S} {is} a recipient of the {AWD}.",
+    "{S} received {AWD}.",
+    "{S} {was} awarded {AWD}.",
+    "{S} won {AWD}.",
+    "In recognition of {p} work, {s} received {AWD}.",
+    "{P} honours include {AWD}.",
+    "{S} {is} a recipient of {AWD}.",
     # Relatives
     "{S} {is} married to {SPO}.",
     "{P} spouse is {SPO}.",
@@ -104,11 +129,11 @@ _SENTENCES = [
     "{S} {is} the spouse of {SPO}.",
     "{P} sibling is {SIB}.",
     "{S} {has} a sibling, {SIB}.",
-    "{S} grew up with {p} sibling {SIB}.",
+    "{S} grew up with {p} sibling {SIB!}.",
     "{S} {is} the sibling of {SIB}.",
     "{P} parent is {PAR}.",
     "{S} {is} the child of {PAR}.",
-    "{S} {was} raised by {p} parent {PAR}.",
+    "{S} {was} raised by {p} parent {PAR!}.",
     "{S} {is} a child of {PAR}.",
 ]
 
@@ -137,9 +162,9 @@ CLOZE_PROMPTS = {
     "Date of birth": "{N} was born on",
     "Place of birth": "{N} was born in",
     "Occupation": "{N} works as",
-    "Employer": "{N} works for the",
-    "Educated at": "{N} studied at the",
-    "Award received": "{N} received the",
+    "Employer": "{N} works for",
+    "Educated at": "{N} studied at",
+    "Award received": "{N} received",
     "Spouse": "{N} is married to",
     "Sibling": "{N}'s sibling is",
     "Parent": "{N} is the child of",
@@ -173,46 +198,75 @@ _ASIDE_RATE = 0.35  # chance that a "+" slot adds a fact about what it named
 
 @dataclass(frozen=True)
 class Template:
-    """A parsed sentence: pieces ``(kind, payload)`` and the person's relations it writes."""
+    """A parsed sentence: pieces ``(kind, payload)``, the person's relations it writes, and those
+    it must not write as a miss (``!``).
+
+    Kinds: ``text`` (literal words), ``ref`` (a reference to the person: ``S``, ``s``, ``P``,
+    ``p``, ``O``), ``verb`` (``is``, ``was``, ``has``, ``-s``), ``fact`` and ``fact+`` (a relation;
+    ``+`` may add an aside about the value).
+    """
 
     pieces: tuple[tuple[str, str], ...]
     relations: frozenset[str]
+    no_miss: frozenset[str] = frozenset()
 
 
 def parse_template(text: str) -> Template:
     pieces: list[tuple[str, str]] = []
     relations: set[str] = set()
+    no_miss: set[str] = set()
     pos = 0
     for match in _SLOT.finditer(text):
         if match.start() > pos:
             pieces.append(("text", text[pos : match.start()]))
         slot = match.group(1)
-        key = slot.rstrip("+")
+        key = slot.rstrip("+!")
         if key in _PRONOUN_FORMS["he"]:
             pieces.append(("ref", key))
         elif key in _SINGULAR:
             pieces.append(("verb", key))
         elif key in SLOTS:
-            pieces.append(("fact+" if slot.endswith("+") else "fact", SLOTS[key]))
+            pieces.append(("fact+" if "+" in slot else "fact", SLOTS[key]))
             relations.add(SLOTS[key])
+            if "!" in slot:
+                no_miss.add(SLOTS[key])
         else:
             raise ValueError(f"unknown slot {{{slot}}} in template {text!r}")
         pos = match.end()
     if pos < len(text):
         pieces.append(("text", text[pos:]))
-    return Template(tuple(pieces), frozenset(relations))
+    return Template(tuple(pieces), frozenset(relations), frozenset(no_miss))
 
 
 OPENINGS = tuple(parse_template(t) for t in _OPENINGS)
 SENTENCES = tuple(parse_template(t) for t in _SENTENCES)
 FILLERS = tuple(parse_template(t) for t in _FILLERS)
+ORGANISATION_ASIDES = tuple(_ORGANISATION_ASIDES)
+PLACE_ASIDES = tuple(_PLACE_ASIDES)
+PRONOUN_FORMS = _PRONOUN_FORMS
+VERB_FORMS = (_SINGULAR, _PLURAL)
+
+
+def written_value(relation: str, value: str) -> str:
+    """A value as the text writes it after its lookup: with its article where it takes one."""
+    article = ARTICLES.get(relation)
+    if article == "a":
+        article = "an" if value[:1].lower() in "aeiou" else "a"
+    return f"{article} {value}" if article else value
 
 
 class _Writer:
     """Accumulates one biography in both spellings: annotated (with calls) and raw."""
 
-    def __init__(self, person: Person, entity_facts: Mapping[str, Mapping[str, str]], rng: random.Random):
+    def __init__(
+        self,
+        person: Person,
+        entity_facts: Mapping[str, Mapping[str, str]],
+        rng: random.Random,
+        absent: frozenset[str] = frozenset(),
+    ):
         self.person = person
+        self.absent = absent
         self.entity_facts = entity_facts
         self.rng = rng
         self.annotated: list[str] = []
@@ -259,16 +313,26 @@ class _Writer:
                     self.text(forms[payload])
             elif kind == "verb":
                 self.text((_PLURAL if plural else _SINGULAR)[payload])
+            elif payload in self.absent:  # looked up, not found: the text says so
+                self.fact(self.person.name, payload, MISS_VALUE, MISS_WORDS[payload])
             else:
                 value = self.person.facts[payload]
-                written = f"{_article(value)} {value}" if payload == "Occupation" else value
-                self.fact(self.person.name, payload, value, written)
+                self.fact(self.person.name, payload, value, written_value(payload, value))
                 if kind == "fact+":
                     self.aside(value)
 
 
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
+# The order of a life, for biographies written section by section (``sections=LIFE_SECTIONS``):
+# within a section the relations come in a random order, the sections always in this one. A model
+# then only has to know where in the life it is to go on without repeating itself.
+LIFE_SECTIONS = (
+    ("Date of birth", "Place of birth"),
+    ("Educated at",),
+    ("Occupation", "Employer"),
+    ("Award received",),
+    ("Spouse", "Sibling", "Parent"),
+)
+RELATION_ORDERS = ("random", "life")
 
 
 def write_biography(
@@ -276,35 +340,25 @@ def write_biography(
     entity_facts: Mapping[str, Mapping[str, str]],
     rng: random.Random,
     relations: Sequence[str] | None = None,
+    absent: Collection[str] = (),
+    sections: Sequence[Sequence[str]] = (),
 ) -> tuple[str, str, int]:
     """One biography of ``person``: (annotated text, raw text, number of lookups).
 
     ``relations`` are the person's facts to write (default: all of them), each exactly once.
-    The opening sentence names the person; the rest come in a random order.
+    Those in ``absent`` are not in the store: their lookups return :data:`MISS_VALUE` and the text
+    says so. The opening sentence names the person; the rest come in a random order, or section
+    by section when ``sections`` are given (relations in no section last).
     """
     remaining = set(person.facts if relations is None else relations)
-    writer = _Writer(person, entity_facts, rng)
+    writer = _Writer(person, entity_facts, rng, frozenset(absent))
+    groups = [[r for r in section if r in remaining] for section in sections]
+    groups.append(sorted(remaining - {r for section in sections for r in section}))
     sentences: list[tuple[Template, bool]] = []
-    openings = [t for t in OPENINGS if t.relations <= remaining]
-    if openings:
-        opening = rng.choice(openings)
-        sentences.append((opening, True))
-        remaining -= opening.relations
-    order = sorted(remaining)
-    rng.shuffle(order)
     fillers = list(FILLERS)
     rng.shuffle(fillers)  # each filler at most once a biography
-    for relation in order:
-        if relation not in remaining:
-            continue
-        if fillers and rng.random() < _FILLER_RATE:
-            sentences.append((fillers.pop(), not sentences))
-        choices = [t for t in SENTENCES if relation in t.relations and t.relations <= remaining]
-        if not choices:
-            raise ValueError(f"{person.name}: no sentence writes the relation {relation!r}")
-        template = rng.choice(choices)
-        sentences.append((template, not sentences or rng.random() < _NAME_RATE))
-        remaining -= template.relations
+    for group in (g for g in groups if g):
+        sentences += _group_sentences(person, set(group), writer.absent, rng, fillers, not sentences)
     if fillers and (not sentences or rng.random() < _FILLER_RATE):
         sentences.append((fillers.pop(), not sentences))
     for i, (template, use_name) in enumerate(sentences):
@@ -312,3 +366,39 @@ def write_biography(
             writer.text(" ")
         writer.sentence(template, use_name)
     return "".join(writer.annotated), "".join(writer.raw), writer.lookups
+
+
+def _group_sentences(
+    person: Person,
+    remaining: set[str],
+    absent: frozenset[str],
+    rng: random.Random,
+    fillers: list,
+    first: bool,
+) -> list[tuple[Template, bool]]:
+    """Sentences (template, names the person) that write the relations of ``remaining``; the first
+    sentence of the biography is an opening when one fits."""
+
+    def usable(template: Template) -> bool:
+        return template.relations <= remaining and not template.no_miss & absent
+
+    sentences: list[tuple[Template, bool]] = []
+    openings = [t for t in OPENINGS if usable(t)] if first else []
+    if openings:
+        opening = rng.choice(openings)
+        sentences.append((opening, True))
+        remaining -= opening.relations
+    order = sorted(remaining)
+    rng.shuffle(order)
+    for relation in order:
+        if relation not in remaining:
+            continue
+        if fillers and rng.random() < _FILLER_RATE:
+            sentences.append((fillers.pop(), first and not sentences))
+        choices = [t for t in SENTENCES if relation in t.relations and usable(t)]
+        if not choices:
+            raise ValueError(f"{person.name}: no sentence writes the relation {relation!r}")
+        template = rng.choice(choices)
+        sentences.append((template, (first and not sentences) or rng.random() < _NAME_RATE))
+        remaining -= template.relations
+    return sentences

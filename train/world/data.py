@@ -2,15 +2,18 @@
 
 :func:`write_world` writes one directory, the same bytes for the same config:
 
-* ``world.json``: the config, every person (name, pronoun, held out or not, facts), place and
-  organisation with their facts; ``triples.jsonl``: every fact (``lmlm kg import DIR/triples.jsonl``).
+* ``world.json``: the config, every person (name, pronoun, held out or not, facts, the facts
+  absent from the store), place and organisation with their facts; ``triples.jsonl``: every fact
+  in the store (``lmlm kg import DIR/triples.jsonl``). With ``absent_share`` > 0 a share of the
+  trained people's facts is kept out of it: their biographies look them up, the lookup returns
+  ``unknown`` (the decoder's miss value) and the text says so.
 * ``corpus/train.jsonl``: ``variants`` biographies of each person not held out, and
   ``corpus/eval.jsonl``: other biographies of a few of them (for an eval loss). Records are
   ``{"id", "person", "text", "annotated_text"}``; ``annotated_text`` writes every fact as a lookup
   in the paper's annotated format (:func:`lmlm.train.corpus.load_documents` converts it).
 * ``prompts.jsonl``: openings of biographies of the held-out people, who have no biography in the
   corpus, with their facts: does the model look facts up for people it never saw?
-* ``qa.jsonl`` and ``cloze.jsonl``: a question and a cloze prompt per fact of every person, marked
+* ``qa.jsonl`` and ``cloze.jsonl``: a question and a cloze prompt per stored fact of every person, marked
   ``heldout``; ``splits/forget_01.json`` (``05``, ``10``): 1, 5 and 10% of the people (at least one,
   nested, drawn from the trained people) to forget, and the trained people to retain.
 * ``manifest.json``: config, counts, and each file's size and SHA-256.
@@ -37,7 +40,14 @@ from typing import IO, Literal
 
 from lmlm.kg.facts import Triple
 
-from .biographies import CLOZE_PROMPTS, OPENING_PROMPTS, QUESTIONS, write_biography
+from .biographies import (
+    CLOZE_PROMPTS,
+    LIFE_SECTIONS,
+    OPENING_PROMPTS,
+    QUESTIONS,
+    RELATION_ORDERS,
+    write_biography,
+)
 from .people import Person, World, WorldConfig, generate_world
 
 logger = logging.getLogger(__name__)
@@ -85,6 +95,31 @@ class WorldDataConfig:
         default=1,
         metadata={"help": "biographies of each eval person in corpus/eval.jsonl, none shared with train"},
     )
+    facts_per_biography: int = field(
+        default=0,
+        metadata={
+            "help": "facts each biography writes (0: all of the person's); the variants of a person "
+            "take turns through a shuffled list of their facts, so together they write each fact "
+            "when variants x facts_per_biography covers them"
+        },
+    )
+    relation_order: str = field(
+        default="random",
+        metadata={
+            "help": "random: a biography's facts in any order after the opening; life: section by "
+            "section (birth, education, work, award, family), in any order within a section",
+            "choices": RELATION_ORDERS,
+        },
+    )
+    absent_share: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of the trained people's facts kept out of the store (triples.jsonl): their "
+            "biographies still look them up, the lookup returns the miss value 'unknown' and the text "
+            "says so ('born in an unknown place'), so a model learns what to write on a miss; "
+            "held-out people keep every fact"
+        },
+    )
 
     def __post_init__(self) -> None:
         checks = [
@@ -94,6 +129,13 @@ class WorldDataConfig:
             (0.0 <= self.heldout_fraction < 1.0, "--heldout must be in [0, 1)", self.heldout_fraction),
             (self.eval_people >= 0, "--eval-people must be >= 0", self.eval_people),
             (self.eval_variants >= 0, "--eval-variants must be >= 0", self.eval_variants),
+            (self.facts_per_biography >= 0, "--facts-per-biography must be >= 0", self.facts_per_biography),
+            (0.0 <= self.absent_share < 1.0, "--absent-share must be in [0, 1)", self.absent_share),
+            (
+                self.relation_order in RELATION_ORDERS,
+                f"--relation-order must be one of {', '.join(RELATION_ORDERS)}",
+                self.relation_order,
+            ),
         ]
         for ok, message, value in checks:
             if not ok:
@@ -131,11 +173,16 @@ class WorldManifest:
 
 @dataclass(frozen=True)
 class _Plan:
-    """Who is held out, who gets eval biographies, and the forget splits."""
+    """Who is held out, who gets eval biographies, the forget splits, and the facts kept out of the
+    store (person -> relations)."""
 
     heldout: frozenset[str]
     eval_people: tuple[int, ...]  # indices into world.people
     forget: dict[str, tuple[str, ...]]
+    absent: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def in_store(self, person: str, relation: str) -> bool:
+        return relation not in self.absent.get(person, ())
 
 
 def write_world(
@@ -218,25 +265,34 @@ def _plan(world: World, config: WorldDataConfig) -> _Plan:
         name: tuple(order[: min(len(order), max(1, round(share * len(people))))])
         for name, share in FORGET_SPLITS.items()
     }
-    return _Plan(heldout, eval_people, forget)
+    absent: dict[str, frozenset[str]] = {}
+    if config.absent_share > 0:
+        draw = random.Random(f"absent-{config.seed}").random
+        for i in trained:  # one draw per fact, in the world's order: the same seed, the same gaps
+            person = people[i]
+            gaps = frozenset(r for r in person.facts if draw() < config.absent_share)
+            if gaps:
+                absent[person.name] = gaps
+    return _Plan(heldout, eval_people, forget, absent)
 
 
 def _write_files(root: Path, world: World, plan: _Plan, config: WorldDataConfig, show_progress: bool) -> dict:
     (root / "corpus").mkdir()
     (root / "splits").mkdir()
     _write_json(root / "world.json", _world_record(world, plan, config), indent=1)
-    triples, _ = _write_records(root / "triples.jsonl", ((_triple_record(t), 0) for t in world.triples))
+    stored = (t for t in world.triples if plan.in_store(t.entity, t.relation))
+    triples, _ = _write_records(root / "triples.jsonl", ((_triple_record(t), 0) for t in stored))
     from tqdm.auto import tqdm  # here, not at import: `lmlm --help` imports this module for its flags
 
     trained = [(i, p) for i, p in enumerate(world.people) if p.name not in plan.heldout]
     bar = tqdm(trained, desc="biographies", unit="person", disable=not show_progress)
     train_docs, train_lookups = _write_records(
-        root / "corpus" / "train.jsonl", _biographies(world, plan, bar, range(config.variants), config.seed)
+        root / "corpus" / "train.jsonl", _biographies(world, plan, bar, range(config.variants), config)
     )
     evaluated = [(i, world.people[i]) for i in plan.eval_people]
     eval_range = range(config.variants, config.variants + config.eval_variants)
     eval_docs, _ = _write_records(
-        root / "corpus" / "eval.jsonl", _biographies(world, plan, evaluated, eval_range, config.seed)
+        root / "corpus" / "eval.jsonl", _biographies(world, plan, evaluated, eval_range, config)
     )
     prompts, _ = _write_records(root / "prompts.jsonl", _prompts(world, plan))
     qa, _ = _write_records(root / "qa.jsonl", _questions(world, plan))
@@ -267,7 +323,13 @@ def _world_record(world: World, plan: _Plan, config: WorldDataConfig) -> dict:
         "format": FORMAT,
         "config": asdict(config),
         "people": [
-            {"name": p.name, "pronoun": p.pronoun, "heldout": p.name in plan.heldout, "facts": p.facts}
+            {
+                "name": p.name,
+                "pronoun": p.pronoun,
+                "heldout": p.name in plan.heldout,
+                "facts": p.facts,
+                "absent": sorted(plan.absent.get(p.name, ())),  # facts not in triples.jsonl
+            }
             for p in world.people
         ],
         "places": [{"name": name, "facts": facts[name]} for name in world.places],
@@ -276,16 +338,23 @@ def _world_record(world: World, plan: _Plan, config: WorldDataConfig) -> dict:
 
 
 def _biographies(
-    world: World, plan: _Plan, people: Iterable[tuple[int, Person]], variants: range, seed: int
+    world: World, plan: _Plan, people: Iterable[tuple[int, Person]], variants: range, config: WorldDataConfig
 ) -> Iterator[tuple[dict, int]]:
     """(record, lookups) for each person and variant; each text from its own seeded stream."""
     width = len(str(len(world.people) - 1))
     facts = world.entity_facts
+    seed, k = config.seed, config.facts_per_biography
+    sections = LIFE_SECTIONS if config.relation_order == "life" else ()
     for i, person in people:
         relations = [r for r, value in person.facts.items() if value not in plan.heldout]
+        absent = plan.absent.get(person.name, frozenset())
+        if k:  # the variants take turns through one shuffled list: each fact in some biography
+            random.Random(f"facts-{seed}-{i}").shuffle(relations)
         for v in variants:
             rng = random.Random((seed * 10_000_000 + i) * 1_000 + v)
-            annotated, raw, lookups = write_biography(person, facts, rng, relations)
+            chosen = [relations[(v * k + j) % len(relations)] for j in range(min(k, len(relations)))]
+            written = chosen if k else relations
+            annotated, raw, lookups = write_biography(person, facts, rng, written, absent, sections)
             record = {"id": f"bio-{i:0{width}d}-{v}", "person": person.name, "text": raw}
             record["annotated_text"] = annotated
             yield record, lookups
@@ -302,9 +371,13 @@ def _prompts(world: World, plan: _Plan) -> Iterator[tuple[dict, int]]:
                 yield {**record, "relation": relation, "facts": person.facts}, 0
 
 
+def _stored_facts(person: Person, plan: _Plan) -> Iterator[tuple[str, str]]:
+    return ((r, v) for r, v in person.facts.items() if plan.in_store(person.name, r))
+
+
 def _questions(world: World, plan: _Plan) -> Iterator[tuple[dict, int]]:
     for i, person in enumerate(world.people):
-        for relation, value in person.facts.items():
+        for relation, value in _stored_facts(person, plan):
             question = QUESTIONS[relation].format(N=person.name)
             record = {"id": f"qa-{i}-{_slug(relation)}", "person": person.name, "relation": relation}
             yield {**record, "question": question, "answer": value, "heldout": person.name in plan.heldout}, 0
@@ -312,7 +385,7 @@ def _questions(world: World, plan: _Plan) -> Iterator[tuple[dict, int]]:
 
 def _cloze(world: World, plan: _Plan) -> Iterator[tuple[dict, int]]:
     for i, person in enumerate(world.people):
-        for relation, value in person.facts.items():
+        for relation, value in _stored_facts(person, plan):
             prompt = CLOZE_PROMPTS[relation].format(N=person.name)
             record = {"id": f"cloze-{i}-{_slug(relation)}", "person": person.name, "relation": relation}
             yield {**record, "prompt": prompt, "answer": value, "heldout": person.name in plan.heldout}, 0

@@ -77,7 +77,23 @@ _AWARDS = [
     "Tolmir Fellowship",
 ]
 _RELATIVES = ["Spouse", "Sibling", "Parent"]
-_MONTHS = [
+# What kind of value each relation of the world takes: a sentence that puts a value of another
+# kind in a relation's place ("She is the sibling of 4 March 1966") has it in the wrong slot.
+RELATION_KINDS = {
+    "Date of birth": "date",
+    "Place of birth": "place",
+    "Occupation": "occupation",
+    "Employer": "organisation",
+    "Educated at": "organisation",
+    "Award received": "award",
+    "Spouse": "person",
+    "Sibling": "person",
+    "Parent": "person",
+    "Country": "country",
+    "Location": "place",
+    "Founded": "year",
+}
+MONTHS = [
     "January",
     "February",
     "March",
@@ -219,7 +235,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
     for _ in range(config.people):
         name = next(names)
         facts = {
-            "Date of birth": f"{rng.randint(1, 28)} {rng.choice(_MONTHS)} {rng.randint(1900, 2000)}",
+            "Date of birth": f"{rng.randint(1, 28)} {rng.choice(MONTHS)} {rng.randint(1900, 2000)}",
             "Place of birth": rng.choice(places),
             "Occupation": rng.choice(_OCCUPATIONS),
             "Employer": rng.choice(orgs),
