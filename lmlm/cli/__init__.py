@@ -17,7 +17,7 @@ logger = logging.getLogger("lmlm")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lmlm.cli import data, demo, generate, kg, train
+    from lmlm.cli import data, demo, eval, generate, kg, train
 
     parser = argparse.ArgumentParser(
         prog="lmlm",
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(groups)
     train.register(groups)
     generate.register(groups)
+    eval.register(groups)
     return parser
 
 
