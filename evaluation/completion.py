@@ -17,6 +17,7 @@ Results overall and per relation, for held-out and trained people apart when the
 from __future__ import annotations
 
 import json
+import random
 import re
 import string
 from collections import defaultdict
@@ -167,7 +168,7 @@ class CompletionArgs:
 
     lama: tuple[str, ...] = field(default=(), metadata={"help": "LAMA/T-REx-style JSONL files"})
     world_sets: tuple[str, ...] = field(default=("cloze", "qa"), metadata={"help": "world sets: cloze, qa"})
-    limit: int = field(default=600, metadata={"help": "items per set, spread over the set (0: all)"})
+    limit: int = field(default=600, metadata={"help": "items per set, a seeded sample (0: all)"})
     max_new_tokens: int = field(default=12, metadata={"help": "text tokens generated per item"})
 
     def __post_init__(self) -> None:
@@ -180,11 +181,12 @@ class CompletionArgs:
             )
 
 
-def spread(items: list, limit: int) -> list:
-    """``limit`` items taken evenly across ``items`` (all when ``limit`` is 0 or more than there are)."""
+def spread(items: list, limit: int, seed: int = 0) -> list:
+    """``limit`` items drawn with ``seed``, in their original order (all when ``limit`` is 0 or
+    more than there are)."""
     if not limit or len(items) <= limit:
         return items
-    return [items[i * len(items) // limit] for i in range(limit)]
+    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), limit))]
 
 
 def run_completion(models, args: CompletionArgs, out_dir: str | Path, *, show_progress: bool = True) -> dict:

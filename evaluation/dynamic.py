@@ -62,7 +62,7 @@ class _Context:
 
     def crop(self, length: int) -> None:
         if length < self.length:
-            self.cache.crop(length)
+            self.cache.crop(length - self.length)  # negative: tokens to remove (every transformers version)
             self.length = length
 
 

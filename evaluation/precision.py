@@ -104,7 +104,7 @@ def world_precision(
 class PrecisionArgs:
     """What ``lmlm eval precision`` runs."""
 
-    limit: int = field(default=300, metadata={"help": "held-out prompts, spread over the people (0: all)"})
+    limit: int = field(default=300, metadata={"help": "held-out prompts, a seeded sample (0: all)"})
     max_new_tokens: int = field(default=48, metadata={"help": "text tokens generated per prompt"})
 
     def __post_init__(self) -> None:

@@ -52,9 +52,9 @@ def suite_settings(quick: bool) -> tuple[PerplexityArgs, CompletionArgs, Precisi
     if not quick:
         return PerplexityArgs(), CompletionArgs(), PrecisionArgs()
     return (
-        PerplexityArgs(limit=12),
-        CompletionArgs(limit=40, max_new_tokens=6),
-        PrecisionArgs(limit=24, max_new_tokens=20),
+        PerplexityArgs(limit=6),
+        CompletionArgs(limit=30, max_new_tokens=6),
+        PrecisionArgs(limit=20, max_new_tokens=16),
     )
 
 

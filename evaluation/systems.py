@@ -92,8 +92,9 @@ def generate_texts(
     model, tokenizer, prompts: list[str], *, lookup: bool, max_new_tokens: int, batch_size: int = 32
 ) -> list:
     """Greedy continuations of ``prompts``: ``GenerationOutput`` s. With ``lookup`` the model's
-    lookups go to its ``lookup_fn``; without, an LMLM writes its own values and a model whose
-    tokenizer lacks the lookup tokens decodes plainly."""
+    lookups go to its ``lookup_fn``; without, an LMLM's opener is suppressed (it writes from its
+    weights, as ``lmlm demo`` shows) and a model whose tokenizer lacks the lookup tokens decodes
+    plainly."""
     from lmlm.model import as_lmlm
 
     try:
@@ -102,8 +103,14 @@ def generate_texts(
         if lookup:
             raise
         return _plain_outputs(model, tokenizer, prompts, max_new_tokens, batch_size)
+    options = {} if lookup else {"max_lookups": 0}
     return lmlm.generate_outputs(
-        prompts, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens, enable_lookup=lookup
+        prompts,
+        tokenizer,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        enable_lookup=lookup,
+        **options,
     )
 
 

@@ -62,6 +62,14 @@ class UnlearnConfig:
     )
     max_new_tokens: int = field(default=12, metadata=_help("tokens generated per fact (stated? ROUGE)"))
     miss_value: str = field(default="unknown", metadata=_help("what the LMLM reads when a lookup misses"))
+    references: str = field(
+        default="shared",
+        metadata={
+            "help": "retain references: shared (one per model, trained without the largest split's forget "
+            "people: the splits are nested) or per_split (TOFU's one per split)",
+            "choices": ("shared", "per_split"),
+        },
+    )
     reference_max_steps: int = field(
         default=0, metadata=_help("retain references: optimizer steps (0: the demo models' own recipe)")
     )
@@ -95,6 +103,8 @@ class UnlearnConfig:
         for name in ("weight_decay", "warmup_epochs", "utility_docs", "reference_max_steps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)!r}")
+        if self.references not in ("shared", "per_split"):
+            raise ValueError(f"--references must be shared or per_split, got {self.references!r}")
         if not self.out_dir:
             raise ValueError("--out is required")
 
@@ -131,9 +141,9 @@ class UnlearnConfig:
             splits=("forget_10",),
             epochs=1.0,
             warmup_epochs=0.0,
-            max_forget_facts=60,
-            utility_facts=30,
-            utility_docs=8,
+            max_forget_facts=30,
+            utility_facts=12,
+            utility_docs=4,
             max_new_tokens=6,
-            reference_max_steps=30,
+            reference_max_steps=20,
         )

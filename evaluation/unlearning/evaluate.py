@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from lmlm.kg.facts import normalize_key
 from lmlm.train.corpus import Document
 
 from ..completion import normalize_words, score_completion
@@ -71,8 +72,8 @@ class SystemEval:
         return out
 
 
-def answer_losses(system: System, items: Sequence[TruthItem], batch_size: int) -> np.ndarray:
-    """``L`` (mean NLL per token) of each item's answers, shaped (items, 1 + k): correct first."""
+def answer_losses(system: System, items: Sequence[TruthItem], batch_size: int) -> list[np.ndarray]:
+    """``L`` (mean NLL per token) of each item's answers: the correct one first, then the perturbed."""
     tok = system.tokenizer
     if system.lookup_fn is not None:
         answers = system.lookup_fn([(i.entity, i.relation) for i in items])
@@ -81,21 +82,15 @@ def answer_losses(system: System, items: Sequence[TruthItem], batch_size: int) -
         ]
     else:
         texts = [i.prompt for i in items]
-    contexts, continuations, shape = [], [], []
+    contexts, continuations = [], []
     for item, text in zip(items, texts):
         ctx = [tok.eos_token_id, *tok.encode(text, add_special_tokens=False)]
-        candidates = (item.answer, *item.perturbed)
-        shape.append(len(candidates))
-        for answer in candidates:
+        for answer in (item.answer, *item.perturbed):
             contexts.append(ctx)
             continuations.append(tok.encode(" " + answer, add_special_tokens=False))
-    losses = [
-        metrics.mean_nll(n)
-        for n in continuation_nll(system.model, contexts, continuations, batch_size=batch_size)
-    ]
-    if len(set(shape)) != 1:
-        raise ValueError("every item needs as many perturbed answers (the world has too few values)")
-    return np.asarray(losses).reshape(len(items), shape[0])
+    nll = continuation_nll(system.model, contexts, continuations, batch_size=batch_size)
+    losses = iter(metrics.mean_nll(n) for n in nll)
+    return [np.array([next(losses) for _ in range(1 + len(item.perturbed))]) for item in items]
 
 
 def _generate(system: System, items: Sequence[TruthItem], max_new_tokens: int, batch_size: int) -> list:
@@ -127,15 +122,24 @@ def _fact_scores(
     return ratios, float(np.mean(prob)), float(np.mean(rouge)), outputs
 
 
+def _same_entity(answer, entity: str) -> bool:
+    matched = getattr(answer, "matched_entity", None) or getattr(answer, "entity", None)
+    return matched is not None and normalize_key(matched) == normalize_key(entity)
+
+
 def _stated(items: Sequence[TruthItem], outputs: Sequence) -> dict:
-    """Shares of the facts whose continuation states the value, in all and by where it came from."""
+    """Shares of the facts whose continuation states the value: in all; those whose lookup returned
+    the fact itself (its entity, its value), through the fuzzy path in particular; and those whose
+    value came from no lookup at all (the weights). A lookup answered with another entity's equal
+    value (a look-alike name whose fact happens to match) is stated, but neither."""
     stated = store = fuzzy = weights = 0
     for item, out in zip(items, outputs):
         said = score_completion(out.text, item.answer)[1]
         looked = [r for r in out.lookups if normalize_words(r.value or "") == normalize_words(item.value)]
+        returned = [r for r in looked if _same_entity(r, item.entity)]
         stated += said
-        store += bool(looked)
-        fuzzy += any(r.path == "fuzzy" for r in looked)
+        store += bool(returned)
+        fuzzy += any(r.path == "fuzzy" for r in returned)
         weights += said and not looked
     n = max(1, len(items))
     shares = {"stated": stated, "through_store": store, "through_fuzzy": fuzzy, "by_weights": weights}
@@ -187,8 +191,9 @@ def evaluate_system(system: System, items: EvalItems, *, max_new_tokens: int, ba
 
 
 def probe_fuzzy(lookup_fn: Callable, facts: Sequence[tuple[str, str, str]]) -> dict:
-    """Each forgotten fact asked as stored, in lower case and with a reworded relation: how many
-    of them does the resolver still answer with the forgotten value (and by which path)?"""
+    """Each forgotten fact asked as stored, in lower case and with a reworded relation. ``leaked``:
+    facts for which the resolver still answers with the fact itself (the forgotten entity's value),
+    by path; ``same_value_elsewhere``: answers of another entity that happen to hold the same value."""
     queries, owners = [], []
     for k, (entity, relation, _value) in enumerate(facts):
         for q in (
@@ -200,17 +205,22 @@ def probe_fuzzy(lookup_fn: Callable, facts: Sequence[tuple[str, str, str]]) -> d
             owners.append(k)
     answers = lookup_fn(queries) if queries else []
     leaked: dict[int, str] = {}
+    elsewhere: set[int] = set()
     for k, answer in zip(owners, answers):
         value = getattr(answer, "value", None)
-        if value is not None and normalize_words(value) == normalize_words(facts[k][2]):
+        if value is None or normalize_words(value) != normalize_words(facts[k][2]):
+            continue
+        if _same_entity(answer, facts[k][0]):
             leaked.setdefault(k, getattr(answer, "path", "exact"))
-    n = max(1, len(facts))
-    paths = [p for p in leaked.values()]
+        else:
+            elsewhere.add(k)
+    paths = list(leaked.values())
     return {
         "facts": len(facts),
         "queries": len(queries),
         "leaked": len(leaked),
-        "leaked_share": round(len(leaked) / n, 4),
+        "leaked_share": round(len(leaked) / max(1, len(facts)), 4),
         "leaked_fuzzy": paths.count("fuzzy"),
         "leaked_exact": paths.count("exact"),
+        "same_value_elsewhere": len(elsewhere - set(leaked)),
     }

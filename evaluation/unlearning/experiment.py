@@ -18,7 +18,6 @@ fuzzy path, and the direct resolver probe), seconds to forget. Outputs in ``out_
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import shutil
@@ -79,7 +78,7 @@ class _Experiment:
             forget=person_items(self.world, forget, cfg.max_forget_facts, cfg.perturbed, cfg.seed),
             retain=person_items(self.world, retain, cfg.utility_facts, cfg.perturbed, cfg.seed),
             world=world_items(self.world, cfg.utility_facts, cfg.perturbed, cfg.seed),
-            docs=spread(docs, cfg.utility_docs),
+            docs=spread(docs, cfg.utility_docs, cfg.seed),
         )
 
     def _evaluate(self, name: str, model, tokenizer, items: EvalItems, kg=None) -> dict:
@@ -138,8 +137,7 @@ class _Experiment:
             bar.update(2)
             for method in (m for m in cfg.methods if m != "delete"):
                 for mode in cfg.weights_of:
-                    model = copy.deepcopy(self.lmlm if mode == "lmlm" else self.standard)
-                    tokenizer = self.tokenizer if mode == "lmlm" else self.std_tokenizer
+                    model, tokenizer = load_causal_lm(getattr(self.models, mode))  # a fresh copy to fine-tune
                     run = self._finetune(model, tokenizer, method, mode, split)
                     runs[mode, method] = {"seconds": run.seconds, **run.details}
                     evals[mode, method] = self._evaluate(
@@ -148,6 +146,27 @@ class _Experiment:
                 bar.update(2)
         bar.close()
         self._rows(name, split, evals, runs)
+
+    def _reference(self, mode: str, forget: tuple[str, ...]) -> Path:
+        """The retain reference for ``forget``: shared, the one trained without the largest split's
+        forget people (who include every smaller split's), or TOFU's own per split."""
+        if self.cfg.references == "shared":
+            largest = max((self.world.split(s) for s in self.cfg.splits), key=lambda s: len(s.forget))
+            if not set(forget) <= set(largest.forget):
+                raise ValueError(
+                    f"--references shared needs nested splits: {forget[:3]}... not all in {largest.name}"
+                )
+            forget = largest.forget
+        recipe = original_recipe(self.demo / "runs" / mode)
+        return reference_model(
+            self.world,
+            forget,
+            mode,
+            recipe,
+            self.cache,
+            max_steps=self.cfg.reference_max_steps,
+            show_progress=self.show,
+        )
 
     def _finetune(self, model, tokenizer, method: str, mode: str, split) -> methods.ForgetRun:
         chosen = set(split.forget)

@@ -2,7 +2,8 @@
 
 A :class:`TruthItem` is a fact (entity, relation, value) with the prompt after which the corpus
 writes it, the answer as written there (``an engineer``) and ``k`` perturbed answers: other
-values of the same relation in the world, drawn with a seed per fact.
+values of the same relation in the world, drawn with a seed per fact (fewer where the world has
+fewer: a small world has only a few countries).
 
 How an item is scored (the truth ratio's ``P(x | q)``):
 
@@ -82,11 +83,11 @@ def make_items(
 
 def person_items(world: WorldSets, people: Sequence[str], limit: int, k: int, seed: int) -> list[TruthItem]:
     facts = [(f.person, f.relation, f.value, f.prompt) for f in world.fact_items(list(people))]
-    return make_items(world, spread(facts, limit), k, seed)
+    return make_items(world, spread(facts, limit, seed), k, seed)
 
 
 def world_items(world: WorldSets, limit: int, k: int, seed: int) -> list[TruthItem]:
     facts = [
         (e, r, v, WORLD_PROMPTS[r].format(E=e)) for e, r, v in world.entity_items() if r in WORLD_PROMPTS
     ]
-    return make_items(world, spread(facts, limit), k, seed)
+    return make_items(world, spread(facts, limit, seed), k, seed)

@@ -158,7 +158,9 @@ def finetune_forget(
     model.eval()
     seconds = time.perf_counter() - start
     return ForgetRun(
-        method, seconds, {"steps": total, "forget_documents": len(forget), "last_loss": round(float(loss), 4)}
+        method,
+        seconds,
+        {"steps": total, "forget_documents": len(forget), "last_loss": round(float(loss.detach()), 4)},
     )
 
 

@@ -96,7 +96,10 @@ def register(groups) -> None:
     p.add_argument("--config", default=None, help="JSON file of settings (the flags' names, with _)")
     p.add_argument("--quick", action="store_true", help="start from the small CI setting")
     add_dataclass_arguments(p, UnlearnConfig, defaults={"out_dir": ""})
-    p.set_defaults(**{f.name: argparse.SUPPRESS for f in fields(UnlearnConfig)})  # only flags given override
+    names = {f.name for f in fields(UnlearnConfig)}
+    for action in p._actions:  # unset flags stay out of the namespace: only flags given override the file
+        if action.dest in names:
+            action.default = argparse.SUPPRESS
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     add_output_flags(p)
     p.set_defaults(func=cmd_unlearn)
@@ -195,19 +198,26 @@ def cmd_nlu(args) -> int:
     return _done(args, report, args.out, "\n".join(lines))
 
 
-def cmd_unlearn(args) -> int:
-    from lmlm.evaluation.unlearning import UnlearnConfig, run_unlearning
-    from lmlm.evaluation.unlearning.report import markdown_table
+def unlearn_config(args):
+    """The ``UnlearnConfig`` of ``lmlm eval unlearn``: the --config file (or --quick, or the
+    defaults) with the flags given on top."""
+    from lmlm.evaluation.unlearning import UnlearnConfig
 
     given = {f.name: getattr(args, f.name) for f in fields(UnlearnConfig) if hasattr(args, f.name)}
     given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
     if args.config:
-        config = UnlearnConfig.from_file(args.config, **given)
-    elif args.quick:
+        return UnlearnConfig.from_file(args.config, **given)
+    if args.quick:
         base = UnlearnConfig.quick(given.pop("out_dir", ""), given.pop("demo", ""))
-        config = UnlearnConfig(**{**{f.name: getattr(base, f.name) for f in fields(base)}, **given})
-    else:
-        config = UnlearnConfig(**given)
+        return UnlearnConfig(**{**{f.name: getattr(base, f.name) for f in fields(base)}, **given})
+    return UnlearnConfig(**given)
+
+
+def cmd_unlearn(args) -> int:
+    from lmlm.evaluation.unlearning import run_unlearning
+    from lmlm.evaluation.unlearning.report import markdown_table
+
+    config = unlearn_config(args)
     report = run_unlearning(config, show_progress=getattr(args, "progress", True))
     return _done(args, report, config.out_dir, markdown_table(report["rows"]))
 

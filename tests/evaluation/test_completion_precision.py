@@ -84,7 +84,12 @@ def test_world_sets_and_per_relation_scores(world):
     score = score_items(items, [" Kalo Falls, in", " a pilot"]).to_dict()
     assert score["first_words"] == 0.5 and score["relations"]["Occupation"]["contains"] == 0.0
     assert score["groups"]["heldout"]["first_words"] == 1.0
-    assert spread(list(range(10)), 3) == [0, 3, 6] and spread([1, 2], 0) == [1, 2]
+    sample = spread(list(range(10)), 3)
+    assert (
+        len(sample) == 3
+        and sample == sorted(sample) == spread(list(range(10)), 3)
+        and spread([1, 2], 0) == [1, 2]
+    )
 
 
 def test_grounded_precision_counts_true_and_false_claims(world):
