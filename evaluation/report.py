@@ -131,7 +131,7 @@ def build_report(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
                 lines += [f"### {title}", "", f"From `{path}`.", ""] + render(data) + [""]
                 image = path.with_name(plot) if plot else None
                 if image is not None and image.is_file():
-                    lines += [f"![{title}]({os.path.relpath(image, out.parent.resolve())})", ""]
+                    lines += [f"![{title}]({os.path.relpath(image.resolve(), out.parent.resolve())})", ""]
     if not found:
         raise ValueError(
             f"no results under {', '.join(map(str, run_dirs))} (looked for {', '.join(SECTIONS)})"

@@ -102,18 +102,7 @@ class _Experiment:
         evals: dict[tuple[str, str], dict] = {}
         runs: dict[tuple[str, str], dict] = {}
         bar = tqdm(desc=f"unlearning {name}", total=4 + 2 * len(cfg.methods), disable=not self.show)
-        refs = {
-            mode: reference_model(
-                self.world,
-                split.forget,
-                mode,
-                original_recipe(self.demo / "runs" / mode),
-                self.cache,
-                max_steps=cfg.reference_max_steps,
-                show_progress=self.show,
-            )
-            for mode in ("lmlm", "standard")
-        }
+        refs = {mode: self._reference(mode, split.forget) for mode in ("lmlm", "standard")}
         store = self.out / "stores" / name
         shutil.rmtree(store, ignore_errors=True)
         shutil.copytree(self.base_store, store)

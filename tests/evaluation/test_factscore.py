@@ -86,6 +86,27 @@ def test_world_passages_stand_in_when_a_record_has_none(server, tmp_path):
         run_factscore(args, generations, tmp_path / "o", show_progress=False)
 
 
+def test_the_command_reads_its_flags(server, tmp_path, capsys):
+    from lmlm.cli import main
+
+    generations = _write(
+        tmp_path / "g.jsonl", [{"topic": "Ko", "output": "Ko was born in Oslo.", "passages": ["Oslo"]}]
+    )
+    argv = ["eval", "factscore", "--generations", generations, "--out", str(tmp_path / "o"), "--json"]
+    argv += [
+        "--base-url",
+        server.base_url,
+        "--api-key-env",
+        "LMLM_TEST_JUDGE_KEY",
+        "--model",
+        "judge-2",
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["systems"]["model"]["factscore_no_penalty"] == 1.0
+    assert server.requests[-1]["body"]["model"] == "judge-2"
+
+
 def test_the_key_comes_only_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("LMLM_TEST_JUDGE_KEY", raising=False)
     generations = _write(tmp_path / "g.jsonl", [{"topic": "t", "output": "x.", "passages": []}])
