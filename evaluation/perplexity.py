@@ -38,8 +38,6 @@ from lmlm.kg.syntax import format_pretraining_lookup, iter_pretraining_lookups
 from lmlm.train.corpus import Document
 
 from .categories import CATEGORY_NAMES, GIVEN, Categorized, categorize_lmlm, categorize_raw
-from .dynamic import DynamicScorer
-from .loglik import token_nll
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +190,8 @@ def static_perplexity(
 
 
 def _score_views(model, views: list[Categorized], batch_size: int) -> Tally:
+    from .loglik import token_nll
+
     tally = Tally(documents=len(views))
     for view, nll in zip(views, token_nll(model, [v.ids for v in views], batch_size=batch_size)):
         scored = view.categories != GIVEN
@@ -214,6 +214,8 @@ def dynamic_perplexity(
     show_progress: bool = False,
 ) -> PerplexityResult:
     """The LMLM on the original text, making its own lookups (see the module docstring)."""
+    from .dynamic import DynamicScorer
+
     scorer = DynamicScorer(model, tokenizer, lookup_fn, miss_value, max_query_tokens, max_lookups)
     tally = Tally()
     for doc in tqdm(docs, desc=f"dynamic {name}", unit="doc", disable=not show_progress):

@@ -14,12 +14,11 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .completion import CompletionArgs, run_completion
-from .perplexity import PerplexityArgs, run_perplexity
-from .precision import PrecisionArgs, run_precision
-from .report import build_report
+from .completion import CompletionArgs
+from .perplexity import PerplexityArgs
+from .precision import PrecisionArgs
 from .systems import ModelsArgs
-from .unlearning import UnlearnConfig, run_unlearning
+from .unlearning.config import UnlearnConfig
 
 PARTS = ("perplexity", "completion", "precision", "unlearning")
 
@@ -59,6 +58,12 @@ def suite_settings(quick: bool) -> tuple[PerplexityArgs, CompletionArgs, Precisi
 
 
 def run_suite(models: ModelsArgs, args: SuiteArgs, *, show_progress: bool = True) -> dict:
+    from .completion import run_completion
+    from .perplexity import run_perplexity
+    from .precision import run_precision
+    from .report import build_report
+    from .unlearning import run_unlearning
+
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     models = models.require("lmlm", "standard", "store", "world")

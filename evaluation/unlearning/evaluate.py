@@ -132,8 +132,9 @@ def _stated(items: Sequence[TruthItem], outputs: Sequence) -> dict:
     the fact itself (its entity, its value), through the fuzzy path in particular; and those whose
     value came from no lookup at all (the weights). A lookup answered with another entity's equal
     value (a look-alike name whose fact happens to match) is stated, but neither."""
-    stated = store = fuzzy = weights = 0
+    stated = store = fuzzy = weights = answered_fuzzy = 0
     for item, out in zip(items, outputs):
+        answered_fuzzy += any(r.path == "fuzzy" for r in out.lookups)
         said = score_completion(out.text, item.answer)[1]
         looked = [r for r in out.lookups if normalize_words(r.value or "") == normalize_words(item.value)]
         returned = [r for r in looked if _same_entity(r, item.entity)]
@@ -143,6 +144,7 @@ def _stated(items: Sequence[TruthItem], outputs: Sequence) -> dict:
         weights += said and not looked
     n = max(1, len(items))
     shares = {"stated": stated, "through_store": store, "through_fuzzy": fuzzy, "by_weights": weights}
+    shares["fuzzy_answers"] = answered_fuzzy  # prompts with any lookup answered by the fuzzy path
     return {name: round(count / n, 4) for name, count in shares.items()}
 
 

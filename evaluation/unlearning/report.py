@@ -93,7 +93,7 @@ def plot_unlearning(report: dict, path: Path) -> Path:
     ax.set_yscale("log")
     ax.axhline(0.05, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("model utility (x 100)")
-    ax.set_ylabel("forget quality (KS p-value, log)")
+    ax.set_ylabel("forget quality (KS p-value, log; below 1e-30 drawn at 1e-30)")
     ax.set_title("forget quality vs utility, one point per method and split")
     handles = [Line2D([], [], marker=m, ls="", color="grey", label=k) for k, m in MARKERS.items()]
     handles += [Line2D([], [], marker="o", ls="", color=c, label=k) for k, c in COLORS.items()]

@@ -8,7 +8,6 @@ import json
 import pytest
 
 from lmlm.cli import build_parser, main
-from lmlm.cli.eval import unlearn_config
 from lmlm.evaluation.world_sets import WorldSets
 
 pytestmark = pytest.mark.slow
@@ -101,19 +100,3 @@ def test_report_gathers_sections_with_plots(suite, tmp_path):
     with pytest.raises(ValueError, match="no results"):
         main_report = build_parser().parse_args(["eval", "report", str(tmp_path / "r")])
         main_report.func(main_report)
-
-
-def test_unlearn_flags_override_the_config_file(tmp_path):
-    config = tmp_path / "unlearn.json"
-    config.write_text(json.dumps({"out_dir": "runs/u", "epochs": 3, "splits": ["forget_05"]}))
-    args = build_parser().parse_args(["eval", "unlearn", "--config", str(config), "--lr", "0.001"])
-    settings = unlearn_config(args)
-    assert (settings.epochs, settings.splits, settings.lr, settings.out_dir) == (
-        3,
-        ("forget_05",),
-        0.001,
-        "runs/u",
-    )
-    args = build_parser().parse_args(["eval", "unlearn", "--quick", "--out", "x", "--splits", "forget_01"])
-    quick = unlearn_config(args)
-    assert quick.splits == ("forget_01",) and quick.reference_max_steps > 0 and quick.out_dir == "x"
