@@ -53,7 +53,9 @@ def write_markdown(report: dict, path: Path) -> Path:
         "",
         "Forget quality: KS-test p-value of the truth ratios on the forget facts against the retain "
         "reference (same kind of model, trained without the forget people). Utility: TOFU's harmonic mean "
-        "(x 100). Stated: share of forget facts whose greedy continuation holds the value.",
+        "(x 100). Stated: share of forget facts whose greedy continuation holds the value. Seconds to "
+        "forget: deleting from the store (the fuzzy index catches up on its next use, timed apart in "
+        "unlearning.json) or fine-tuning.",
         "",
         markdown_table(report["rows"]),
         "",
