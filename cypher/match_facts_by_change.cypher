@@ -1,5 +1,5 @@
 // Facts still stored that change $change_id created, oldest first.
 MATCH ()-[r:FACT]->()
 WHERE r.change_id = $change_id
-RETURN r.id, r.entity, r.relation, r.value, r.source, r.annotator, r.created_at, r.seq, r.change_id
+RETURN r {.id, .entity, .relation, .value, .source, .annotator, .created_at, .seq, .change_id} AS fact
 ORDER BY r.seq

@@ -1,4 +1,4 @@
-// The stored facts among $ids, fields in the order of lmlm.kg.facts.Fact.
+// The stored facts among $ids, each as a map of lmlm.kg.facts.Fact's fields.
 UNWIND $ids AS id
 MATCH ()-[r:FACT {id: id}]->()
-RETURN r.id, r.entity, r.relation, r.value, r.source, r.annotator, r.created_at, r.seq, r.change_id
+RETURN r {.id, .entity, .relation, .value, .source, .annotator, .created_at, .seq, .change_id} AS fact

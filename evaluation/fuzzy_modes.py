@@ -1,16 +1,18 @@
 """Compare the resolver's fuzzy modes (``flat`` vs ``structured``) on a paraphrase set built from the
 paper's released samples.
 
-    python -m lmlm.evaluation.fuzzy_modes [--data ../shared/data/lmlm-paper] [--out results/fuzzy_modes]
+    python -m lmlm.evaluation.fuzzy_modes --data shared/data/lmlm-paper [--out results/fuzzy_modes]
 
 The store holds the triples of the paper's extracted database and of its annotated evaluation
 documents. Queries, each derived from a stored fact:
 
 - ``reworded``: the relation said another way (``Birth Date`` -> ``date of birth``, synonyms);
-- ``misspelt``: two letters of the entity swapped or one dropped;
+- ``misspelt``: a letter of the entity's longest word dropped, swapped, replaced or added;
 - ``case``: the entity upper-cased with extra spaces (the exact path catches these);
 - ``absent_relation``: a stored entity with a relation it does not have (should miss);
 - ``absent_entity``: an entity that is not stored with a stored relation (should miss).
+
+The edits and synonyms are :mod:`lmlm.evaluation.perturbations`'s, shared with the benchmarks.
 
 Reports, per mode and threshold setting: precision of returned values (right value / values
 returned), recall on present facts, and the false-answer rate on absent facts. Writes JSON and a PNG.
@@ -18,11 +20,10 @@ returned), recall on present facts, and the false-answer rate on absent facts. W
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import re
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -32,55 +33,33 @@ from lmlm.kg.formats import ReadReport, read_triples
 from lmlm.kg.knowledge_graph import KnowledgeGraph, open_store
 from lmlm.kg.resolver import ResolverConfig
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lmlm-paper"
+from .entry_point import parse_script_args, write_json
+from .perturbations import absent_name, misspell, reword, shout
+
 FILES = [
     "dwiki-eval100-annotator_database.json",
     "dwiki-eval100_chatgpt_gpt4o-v7.1_cleaned.json",
     "squad-eval100_chatgpt_gpt4o-v7.1_cleaned.json",
 ]
 
-WORD_SYNONYMS = {
-    "birth": "born",
-    "birthplace": "place of birth",
-    "death": "died",
-    "date": "day",
-    "place": "location",
-    "location": "place",
-    "located": "situated",
-    "founded": "established",
-    "established": "founded",
-    "occupation": "profession",
-    "nationality": "citizenship",
-    "spouse": "married to",
-    "father": "dad",
-    "mother": "mom",
-    "education": "studied at",
-    "residence": "home",
-    "award": "prize",
-    "release": "released",
-    "position": "role",
-    "party": "affiliation",
-    "label": "record company",
-    "author": "written by",
-    "director": "directed by",
-    "owner": "owned by",
-    "team": "club",
-    "year": "year",
-    "country": "nation",
-    "origin": "provenance",
-    "title": "name",
-    "genre": "style",
-    "population": "inhabitants",
-    "capital": "capital city",
-    "member": "part of",
-    "headquarters": "head office",
-    "language": "tongue",
-    "religion": "faith",
-    "affiliation": "associated with",
-    "type": "kind",
-    "role": "function",
-    "artist": "performer",
-}
+
+@dataclass(frozen=True)
+class FuzzyModesArgs:
+    data: str = field(
+        metadata={"help": f"directory of the paper's released samples, with {', '.join(FILES)}"}
+    )
+    per_kind: int = field(default=300, metadata={"help": "queries of each kind"})
+    seed: int = field(default=0, metadata={"help": "random seed for the queries"})
+    out: str = field(default="results/fuzzy_modes", metadata={"help": "output directory (JSON and PNG)"})
+
+    def __post_init__(self) -> None:
+        if self.per_kind < 1:
+            raise ValueError(f"--per-kind must be >= 1, got {self.per_kind}")
+        if not Path(self.data).is_dir():
+            raise ValueError(f"--data {self.data}: no such directory")
+        missing = [name for name in FILES if not (Path(self.data) / name).is_file()]
+        if missing:
+            raise ValueError(f"--data {self.data}: missing {', '.join(missing)}")
 
 
 @dataclass(frozen=True)
@@ -89,27 +68,6 @@ class Query:
     entity: str
     relation: str
     gold: frozenset[str]  # normalised acceptable values; empty when the fact is absent
-
-
-def reword(relation: str) -> str | None:
-    """Another way to say ``relation``, or None if no rule applies."""
-    words = relation.replace("\\'", "'").split()
-    if len(words) == 2 and words[0].lower() not in ("of", "in"):
-        swapped = f"{words[1].lower()} of {words[0].lower()}"
-        return swapped
-    out = [WORD_SYNONYMS.get(w.lower(), w.lower()) for w in words]
-    text = " ".join(out)
-    return text if normalize_key(text) != normalize_key(relation) else None
-
-
-def misspell(name: str, rng: random.Random) -> str | None:
-    letters = [i for i, c in enumerate(name) if c.isalpha()]
-    if len(letters) < 6:
-        return None
-    i = rng.choice(letters[1:-2])
-    if rng.random() < 0.5:
-        return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
-    return name[:i] + name[i + 1 :]
 
 
 def build_queries(triples: list[Triple], rng: random.Random, per_kind: int) -> list[Query]:
@@ -129,7 +87,7 @@ def build_queries(triples: list[Triple], rng: random.Random, per_kind: int) -> l
     for kind, make in [
         ("reworded", lambda t: (t.entity, reword(t.relation))),
         ("misspelt", lambda t: (misspell(t.entity, rng), t.relation)),
-        ("case", lambda t: ("  " + t.entity.upper() + " ", t.relation.lower())),
+        ("case", lambda t: (shout(t.entity), t.relation.lower())),
     ]:
         made = 0
         for t in sample:
@@ -153,9 +111,7 @@ def build_queries(triples: list[Triple], rng: random.Random, per_kind: int) -> l
     made = 0
     known = {normalize_key(e) for e in entities}
     for t in sample:
-        other = rng.choice(entities)
-        words = other.split()
-        fake = " ".join(reversed(words)) + " Junior" if len(words) > 1 else other + " Prime"
+        fake = absent_name(rng.choice(entities))
         if normalize_key(fake) not in known:
             queries.append(Query("absent_entity", fake, t.relation, frozenset()))
             made += 1
@@ -208,41 +164,30 @@ SETTINGS = [
 ]
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--per-kind", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("results/fuzzy_modes"))
-    args = parser.parse_args(argv)
-
+def run(args: FuzzyModesArgs) -> dict:
+    """The report: facts, query counts by kind, and each setting's results (see :func:`evaluate`)."""
     triples: list[Triple] = []
     for name in FILES:
-        triples += list(read_triples(args.data / name, report=ReadReport()))
+        triples += list(read_triples(Path(args.data) / name, report=ReadReport()))
     rng = random.Random(args.seed)
     queries = build_queries(triples, rng, args.per_kind)
-    args.out.mkdir(parents=True, exist_ok=True)
-    store_dir = args.out / "store"
-    import shutil
-
-    shutil.rmtree(store_dir, ignore_errors=True)
-    with KnowledgeGraph(open_store(store_dir)) as kg:
-        kg.import_triples(triples)
-        kg.build_index(show_progress=True)
-        results = {}
-        for name, config in tqdm(SETTINGS, desc="settings"):
-            results[name] = evaluate(kg, queries, config)
-    shutil.rmtree(store_dir, ignore_errors=True)
-    counts = {}
+    with tempfile.TemporaryDirectory(prefix="lmlm-fuzzy-modes-") as tmp:
+        with KnowledgeGraph(open_store(Path(tmp) / "store")) as kg:
+            kg.import_triples(triples)
+            kg.build_fuzzy_index(show_progress=True)
+            results = {
+                name: evaluate(kg, queries, config) for name, config in tqdm(SETTINGS, desc="settings")
+            }
+    counts: dict[str, int] = {}
     for q in queries:
         counts[q.kind] = counts.get(q.kind, 0) + 1
-    report = {"facts": len(triples), "queries": counts, "results": results}
-    (args.out / "fuzzy_modes.json").write_text(json.dumps(report, indent=2))
-    print(f"{len(triples)} facts; queries: {counts}\n")
+    return {"facts": len(triples), "queries": counts, "results": results}
+
+
+def print_report(report: dict) -> None:
+    print(f"{report['facts']} facts; queries: {report['queries']}\n")
     print(f"{'setting':<24}{'precision':>10}{'recall':>8}{'false-ans':>10}   right/n by kind")
-    for name, r in results.items():
+    for name, r in report["results"].items():
         kinds = "  ".join(
             f"{k}:{v['right']}/{v['n']}"
             if not k.startswith("absent")
@@ -252,8 +197,16 @@ def main(argv=None) -> int:
         print(
             f"{name:<24}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['false_answer_rate']:>10.3f}   {kinds}"
         )
-    plot(results, args.out / "fuzzy_modes.png")
-    print(f"\nwrote {args.out / 'fuzzy_modes.json'} and fuzzy_modes.png")
+
+
+def main(argv=None) -> int:
+    args = parse_script_args(FuzzyModesArgs, argv, __doc__)
+    report = run(args)
+    out = Path(args.out)
+    write_json(out / "fuzzy_modes.json", report)
+    print_report(report)
+    plot(report["results"], out / "fuzzy_modes.png")
+    print(f"\nwrote {out / 'fuzzy_modes.json'} and fuzzy_modes.png")
     return 0
 
 

@@ -1,6 +1,7 @@
 """LMLM against Standard on the paper's released samples: same data, same preset, same steps.
 
-    python -m lmlm.evaluation.paper_samples --out results/paper-samples --preset tiny-8m --epochs 3
+    python -m lmlm.evaluation.paper_samples --data-dir shared/data/lmlm-paper --out results/paper-samples \
+        --preset tiny-8m --epochs 3
 
 Training data: ``squad-train1k`` + ``dwiki-eval1k`` minus every document that is also in an eval
 set (matched by id or by whitespace-normalised raw text; 71 of ``dwiki-eval100`` are in
@@ -32,13 +33,12 @@ under ``--out``, next to the runs (``lmlm/``, ``standard/``) and the tokenizer.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
-import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -50,12 +50,48 @@ from lmlm.train.masking import IGNORE_INDEX, encode_documents, pack_arrays
 from lmlm.train.pretrain import PretrainArgs, PretrainResult, pretrain, token_loss_sum
 from lmlm.train.tokenizer import lookup_token_ids, train_tokenizer
 
+from .entry_point import parse_script_args, write_json
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_DATA_DIR = os.environ.get("LMLM_PAPER_DATA", "/work/shared/data/lmlm-paper")
 TRAIN_FILES = {"squad-train1k": "squad-train1k_*.json", "dwiki-eval1k": "dwiki-eval1k_*.json"}
 EVAL_FILES = {"dwiki-eval100": "dwiki-eval100_*.json", "squad-eval100": "squad-eval100_*.json"}
 MODES = ("lmlm", "standard")
+
+
+@dataclass(frozen=True)
+class PaperSamplesArgs:
+    data_dir: str = field(
+        metadata={
+            "help": "directory of the paper's released samples: one file each of "
+            + ", ".join(list(TRAIN_FILES.values()) + list(EVAL_FILES.values()))
+        }
+    )
+    out: str = field(metadata={"help": "output directory (runs, tokenizer, JSON and PNG)"})
+    preset: str = field(default="tiny-2m", metadata={"help": "model preset (lmlm train presets)"})
+    epochs: float = field(default=3.0, metadata={"help": "epochs over the LMLM's blocks"})
+    max_steps: int = field(default=0, metadata={"help": "optimizer steps (overrides --epochs when > 0)"})
+    batch_size: int = field(default=16, metadata={"help": "sequences per optimizer step"})
+    block_size: int = field(default=256, metadata={"help": "tokens per sequence, and the eval window"})
+    lr: float = field(default=5e-4, metadata={"help": "peak learning rate"})
+    vocab_size: int = field(default=8192, metadata={"help": "BPE vocabulary of the shared tokenizer"})
+    eval_every: int = field(default=50, metadata={"help": "steps between eval passes (curves)"})
+    precision: Literal["auto", "fp32", "bf16"] = field(
+        default="auto", metadata={"help": "training precision"}
+    )
+    seed: int = field(default=0, metadata={"help": "random seed of both runs"})
+    progress: bool = field(default=True, metadata={"help": "progress bars"})
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 0 or self.epochs <= 0 or self.eval_every < 1:
+            raise ValueError(
+                f"--max-steps must be >= 0, --epochs > 0, --eval-every >= 1; got {self.max_steps}, "
+                f"{self.epochs}, {self.eval_every}"
+            )
+        if not Path(self.data_dir).is_dir():
+            raise ValueError(f"--data-dir {self.data_dir}: no such directory")
+        for pattern in [*TRAIN_FILES.values(), *EVAL_FILES.values()]:
+            find_file(Path(self.data_dir), pattern)
 
 
 @dataclass(frozen=True)
@@ -138,13 +174,13 @@ def as_stripped(docs: list[Document]) -> list[Document]:
     return [replace(d, text=strip_lookups(d.annotated)) for d in docs]
 
 
-def train_both(args: argparse.Namespace, split: PaperSplit, tokenizer_dir: Path, steps: int):
+def train_both(args: PaperSamplesArgs, split: PaperSplit, tokenizer_dir: Path, steps: int):
     """The LMLM and the Standard run: same preset, seed, steps and eval documents (for the curves)."""
     eval_docs = [d for docs in split.evals.values() for d in docs]
     results: dict[str, PretrainResult] = {}
     for mode in MODES:
         run = PretrainArgs(
-            out_dir=str(args.out / mode),
+            out_dir=str(Path(args.out) / mode),
             tokenizer=str(tokenizer_dir),
             preset=args.preset,
             mode=mode,
@@ -213,7 +249,9 @@ def _windows(n: int, window: int):
             return
 
 
-def evaluate_runs(args, split: PaperSplit, results: dict[str, PretrainResult], tokenizer) -> dict:
+def evaluate_runs(
+    args: PaperSamplesArgs, split: PaperSplit, results: dict[str, PretrainResult], tokenizer
+) -> dict:
     """``{eval set: {mode: TextLoss as a dict}}``."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     table: dict[str, dict[str, dict]] = {name: {} for name in split.evals}
@@ -274,16 +312,16 @@ def plot_report(report: dict, path: Path) -> Path:
     return path
 
 
-def run(args: argparse.Namespace) -> dict:
-    split = build_split(args.data_dir)
-    tokenizer = train_tokenizer((lmlm_text(d) for d in split.train), args.out / "tokenizer", args.vocab_size)
+def run(args: PaperSamplesArgs) -> dict:
+    out = Path(args.out)
+    split = build_split(Path(args.data_dir))
+    tokenizer = train_tokenizer((lmlm_text(d) for d in split.train), out / "tokenizer", args.vocab_size)
     steps = args.max_steps or planned_steps(
         split.train, tokenizer, args.block_size, args.batch_size, args.epochs
     )
-    results = train_both(args, split, args.out / "tokenizer", steps)
+    results = train_both(args, split, out / "tokenizer", steps)
     report = {
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-        | {"steps": steps},
+        "settings": asdict(args) | {"steps": steps},
         "data": {
             "train_files": split.train_counts,
             "removed_for_overlap": split.removed,
@@ -293,8 +331,8 @@ def run(args: argparse.Namespace) -> dict:
         "runs": {mode: _run_summary(r) for mode, r in results.items()},
         "eval": evaluate_runs(args, split, results, tokenizer),
     }
-    (args.out / "paper_samples.json").write_text(json.dumps(report, indent=2))
-    plot_report(report, args.out / "paper_samples.png")
+    write_json(out / "paper_samples.json", report)
+    plot_report(report, out / "paper_samples.png")
     return report
 
 
@@ -324,32 +362,13 @@ def print_report(report: dict) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--data-dir", type=Path, default=Path(DEFAULT_DATA_DIR), help="the paper's JSON files"
-    )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--preset", default="tiny-2m", help="model preset (lmlm train presets)")
-    parser.add_argument("--epochs", type=float, default=3.0, help="epochs over the LMLM's blocks")
-    parser.add_argument("--max-steps", type=int, default=0, help="optimizer steps (overrides --epochs)")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--block-size", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--vocab-size", type=int, default=8192, help="BPE vocabulary of the shared tokenizer")
-    parser.add_argument("--eval-every", type=int, default=50, help="steps between eval passes (curves)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    args = parser.parse_args(argv)
-    if args.max_steps < 0 or args.epochs <= 0 or args.eval_every < 1:
-        parser.error("--max-steps must be >= 0, --epochs > 0, --eval-every >= 1")
+    args = parse_script_args(PaperSamplesArgs, argv, __doc__)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     report = run(args)
     print_report(report)
-    print(f"\nwrote {args.out / 'paper_samples.json'} and {args.out / 'paper_samples.png'}")
+    print(f"\nwrote {out / 'paper_samples.json'} and {out / 'paper_samples.png'}")
     return 0
 
 

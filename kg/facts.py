@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -96,22 +98,27 @@ class Fact:
     def to_triple(self) -> Triple:
         return Triple(self.entity, self.relation, self.value, self.source, self.annotator)
 
+    @classmethod
+    def from_triple(cls, triple: Triple, created_at: float, change_id: int | None = None) -> Fact:
+        """A new fact for ``triple``, created at ``created_at``; the store gives it its ``seq``."""
+        t = triple
+        return cls(
+            t.fact_id, t.entity, t.relation, t.value, t.source, t.annotator, created_at, change_id=change_id
+        )
+
     def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "entity": self.entity,
-            "relation": self.relation,
-            "value": self.value,
-            "source": self.source,
-            "annotator": self.annotator,
-            "created_at": self.created_at,
-            "seq": self.seq,
-            "change_id": self.change_id,
-        }
+        """The stored form of a fact (change log payloads, JSONL): one entry per field, by name."""
+        return {name: getattr(self, name) for name in FACT_FIELDS}
 
     @classmethod
-    def from_dict(cls, row: dict) -> Fact:
-        return cls(**{k: row.get(k) for k in cls.__dataclass_fields__ if k in row})
+    def from_dict(cls, record: Mapping[str, Any]) -> Fact:
+        """A fact from its stored form, read by field name: a dict (JSON, a Neo4j map projection)
+        or a ``sqlite3.Row``. Keys that are not fields are ignored; absent optional fields default."""
+        keys = record.keys()
+        return cls(**{name: record[name] for name in FACT_FIELDS if name in keys})
+
+
+FACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Fact))  # the stored form's names, in order
 
 
 @dataclass(frozen=True)
@@ -131,3 +138,8 @@ class Alias:
 
     def to_dict(self) -> dict:
         return {"alias": self.alias, "entity": self.entity}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> Alias:
+        """An alias from its stored form (a dict or a row with ``alias`` and ``entity``)."""
+        return cls(record["alias"], record["entity"])

@@ -16,19 +16,22 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
 from .facts import Fact, normalize_key
-from .key_index import KeyIndex
+from .fuzzy_index import FuzzyIndex, KeyHit
 from .store import KnowledgeStore
 
 logger = logging.getLogger(__name__)
 
-MODES = ("structured", "flat")
-FALLBACKS = ("none", "unknown", "top1")
+LookupPath = Literal["exact", "fuzzy", "miss"]  # how an answer was found
+ResolverMode = Literal["structured", "flat"]
+FallbackPolicy = Literal["none", "unknown", "top1"]
+MODES: tuple[str, ...] = get_args(ResolverMode)
+FALLBACKS: tuple[str, ...] = get_args(FallbackPolicy)
 UNKNOWN_VALUE = "unknown"
 
 
@@ -37,7 +40,7 @@ class Resolution:
     """One answer: the value (None on a miss), how it was found, its score and the fact behind it."""
 
     value: str | None
-    path: Literal["exact", "fuzzy", "miss"]
+    path: LookupPath
     score: float
     fact_id: str | None
     entity: str | None = None  # the matched key, as stored (differs from the query on a fuzzy hit)
@@ -56,15 +59,35 @@ MISS = Resolution(None, "miss", 0.0, None)
 
 @dataclass(frozen=True)
 class ResolverConfig:
-    mode: str = "structured"
-    threshold: float = 0.6  # flat mode: cosine of the whole key
-    entity_threshold: float = 0.65  # structured mode: cosine of the entity name (evaluation/fuzzy_modes.py)
-    relation_threshold: float = 0.65  # structured mode: cosine of the relation name
-    fallback: str = (
-        "none"  # on a miss: none (no value) | unknown (the word "unknown") | top1 (best candidate)
+    """How a :class:`Resolver` answers: the fuzzy mode, its thresholds and the policy on a miss."""
+
+    mode: ResolverMode = field(
+        default="structured",
+        metadata={
+            "help": "fuzzy mode: structured (the entity, then its own relations) or flat (the whole key)"
+        },
     )
-    fuzzy: bool = True
-    cache_size: int = 10_000
+    threshold: float = field(
+        default=0.6, metadata={"help": "flat mode: the cosine a whole key needs to be answered"}
+    )
+    entity_threshold: float = field(
+        default=0.65,  # evaluation/fuzzy_modes.py
+        metadata={"help": "structured mode: the cosine the entity name needs"},
+    )
+    relation_threshold: float = field(
+        default=0.65, metadata={"help": "structured mode: the cosine the relation name needs"}
+    )
+    fallback: FallbackPolicy = field(
+        default="none",
+        metadata={
+            "help": "on a miss: none (no value), unknown (the word 'unknown') or top1 "
+            "(the best fuzzy candidate, whatever its score)"
+        },
+    )
+    fuzzy: bool = field(default=True, metadata={"help": "try the fuzzy index when the exact match misses"})
+    cache_size: int = field(
+        default=10_000, metadata={"help": "answers kept per resolver until the store changes"}
+    )
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -75,40 +98,64 @@ class ResolverConfig:
             value = getattr(self, name)
             if not -1.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a cosine in [-1, 1], got {value}")
+        if self.cache_size < 0:
+            raise ValueError(f"cache_size must be >= 0, got {self.cache_size}")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The best stored fact a fuzzy search found for one query, and its score (accepted or not)."""
+
+    fact: Fact
+    score: float
+
+
+@dataclass(frozen=True)
+class StructuredMatch:
+    """Structured mode's pick for one query: an entity, the nearest of its relations, both cosines."""
+
+    entity_key: str
+    relation_key: str
+    entity_score: float
+    relation_score: float
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.entity_key, self.relation_key
+
+    @property
+    def score(self) -> float:
+        return self.entity_score * self.relation_score
 
 
 class Resolver:
-    """Resolve (entity, relation) lookups against a store and, optionally, its fuzzy index."""
+    """Resolve (entity, relation) lookups against a store and, optionally, its fuzzy index.
+
+    The resolver alone decides what a miss returns (``config.fallback``): a decoder inserts the
+    value it is given. ``fuzzy_index`` may be a zero-argument callable: it is called on the first
+    exact miss, so a resolver that only ever hits exactly never loads the embedding model.
+    """
 
     def __init__(
         self,
         store: KnowledgeStore,
-        index: KeyIndex | Callable[[], KeyIndex] | None = None,
+        fuzzy_index: FuzzyIndex | Callable[[], FuzzyIndex] | None = None,
         config: ResolverConfig | None = None,
     ):
-        """``index`` may be a zero-argument callable: it is called on the first exact miss, so a
-        resolver that only ever hits exactly never loads the embedding model."""
         self.store = store
-        self._index = index
+        self._fuzzy_index = fuzzy_index
         self.config = config or ResolverConfig()
         self._cache: OrderedDict[tuple[str, str], Resolution] = OrderedDict()
         self._seen_change = -1
 
     @property
-    def index(self) -> KeyIndex:
-        if not isinstance(self._index, KeyIndex):
-            self._index = self._index()  # loads and syncs the index
-        return self._index
-
-    def with_fallback(self, policy: str) -> Resolver:
-        """A resolver over the same store and index with another fallback policy (the decoder's
-        ``fallback="top1"``)."""
-        if policy == self.config.fallback:
-            return self
-        index = (
-            self._index if isinstance(self._index, KeyIndex) or self._index is None else (lambda: self.index)
-        )
-        return Resolver(self.store, index, replace(self.config, fallback=policy))
+    def fuzzy_index(self) -> FuzzyIndex:
+        """The fuzzy index; loaded (and synced) here on first use if it was given as a callable."""
+        if self._fuzzy_index is None:
+            raise ValueError("this resolver has no fuzzy index")
+        if not isinstance(self._fuzzy_index, FuzzyIndex):
+            self._fuzzy_index = self._fuzzy_index()
+        return self._fuzzy_index
 
     def clear_cache(self) -> None:
         """Forget cached answers (benchmarks time the lookup, not the cache)."""
@@ -138,11 +185,13 @@ class Resolver:
         last = self.store.last_change_id()
         if last != self._seen_change:
             self._cache.clear()
-            if isinstance(self._index, KeyIndex):
-                self._index.sync(self.store)
+            if isinstance(self._fuzzy_index, FuzzyIndex):
+                self._fuzzy_index.sync(self.store)
             self._seen_change = last
 
     def _remember(self, key: tuple[str, str], res: Resolution) -> None:
+        if self.config.cache_size == 0:
+            return
         self._cache[key] = res
         if len(self._cache) > self.config.cache_size:
             self._cache.popitem(last=False)
@@ -151,17 +200,18 @@ class Resolver:
         found = self.store.lookup_many(queries)
         out = [Resolution.from_fact(f[0], "exact", 1.0) if f else None for f in found]
         missed = [i for i, r in enumerate(out) if r is None]
-        if missed and self.config.fuzzy and self._index is not None and self.index.entries:
+        if missed and self.config.fuzzy and self._fuzzy_index is not None and self.fuzzy_index.entries:
             fuzzy = self._fuzzy_structured if self.config.mode == "structured" else self._fuzzy_flat
             for i, res in zip(missed, fuzzy([queries[i] for i in missed])):
                 out[i] = res
-        return [r if r is not None else self._fallback(None) for r in out]
+        return [r if r is not None else self._miss(None) for r in out]
 
-    def _fallback(self, best: tuple[Fact, float] | None) -> Resolution:
+    def _miss(self, best: Candidate | None) -> Resolution:
+        """The answer when nothing passed the thresholds: the one place the miss policy is applied."""
         policy = self.config.fallback
         if policy == "top1" and best is not None:
-            return Resolution.from_fact(best[0], "fuzzy", best[1])
-        score = round(float(best[1]), 4) if best else 0.0
+            return Resolution.from_fact(best.fact, "fuzzy", best.score)
+        score = round(float(best.score), 4) if best else 0.0
         value = UNKNOWN_VALUE if policy == "unknown" else None
         return Resolution(value, "miss", score, None)
 
@@ -169,59 +219,50 @@ class Resolver:
         return [facts[0] if facts else None for facts in self.store.facts_by_keys(keys)]
 
     def _fuzzy_flat(self, queries: list[tuple[str, str]]) -> list[Resolution]:
-        rows = self.index.search_keys([f"{e} {r}" for e, r in queries], k=1)
-        best = [row[0] if row else None for row in rows]
-        facts = self._newest([(b[0].entity_key, b[0].relation_key) if b else ("", "") for b in best])
+        rows = self.fuzzy_index.search_keys([f"{e} {r}" for e, r in queries], k=1)
+        best: list[KeyHit | None] = [row[0] if row else None for row in rows]
+        facts = self._newest([(b.entry.entity_key, b.entry.relation_key) if b else ("", "") for b in best])
         out = []
-        for b, fact in zip(best, facts):
-            if b is None or fact is None:  # a stale key is never answered from
-                out.append(self._fallback(None))
-            elif b[1] >= self.config.threshold:
-                out.append(Resolution.from_fact(fact, "fuzzy", b[1]))
+        for hit, fact in zip(best, facts):
+            if hit is None or fact is None:  # a stale key is never answered from
+                out.append(self._miss(None))
+            elif hit.score >= self.config.threshold:
+                out.append(Resolution.from_fact(fact, "fuzzy", hit.score))
             else:
-                out.append(self._fallback((fact, b[1])))
+                out.append(self._miss(Candidate(fact, hit.score)))
         return out
 
     def _fuzzy_structured(self, queries: list[tuple[str, str]]) -> list[Resolution]:
-        cfg = self.config
+        cfg, index = self.config, self.fuzzy_index
         entity_keys = self.store.canonical_entity_keys([e for e, _ in queries])
         # 1. the entity: exact (aliases resolved) or the nearest name
-        matched: list[tuple[str, float] | None] = [
-            (ek, 1.0) if ek in self.index.relations_of else None for ek in entity_keys
+        entities: list[tuple[str, float] | None] = [
+            (ek, 1.0) if ek in index.relations_of else None for ek in entity_keys
         ]
-        need = [i for i, m in enumerate(matched) if m is None]
+        need = [i for i, m in enumerate(entities) if m is None]
         if need:
-            for i, row in zip(need, self.index.search_entities([queries[i][0] for i in need], k=1)):
-                matched[i] = row[0] if row else None
+            for i, row in zip(need, index.search_entities([queries[i][0] for i in need], k=1)):
+                entities[i] = (row[0].entity_key, row[0].score) if row else None
         # 2. the relation, among that entity's own relations
-        rel_vecs = self.index.encode([r for _, r in queries])
-        out: list[Resolution] = []
-        picks: list[tuple[str, str] | None] = []
-        scores: list[float] = []
-        for ek_score, q_vec in zip(matched, rel_vecs):
-            if ek_score is None:
-                picks.append(None)
-                scores.append(0.0)
-                continue
-            ek, e_score = ek_score
-            candidates = sorted(self.index.relations_of.get(ek, ()))
+        rel_vecs = index.encode([r for _, r in queries])  # (n, d)
+        matches: list[StructuredMatch | None] = []
+        for entity, q_vec in zip(entities, rel_vecs):
+            candidates = sorted(index.relations_of.get(entity[0], ())) if entity else []
             if not candidates:
-                picks.append(None)
-                scores.append(0.0)
+                matches.append(None)
                 continue
-            sims = self.index.relation_vectors(candidates) @ q_vec
+            sims = index.relation_vectors(candidates) @ q_vec  # (len(candidates),)
             j = int(np.argmax(sims))
-            picks.append((ek, candidates[j]))
-            scores.append((e_score, float(sims[j])))
-        facts = self._newest([p if p else ("", "") for p in picks])
-        for pick, score, fact in zip(picks, scores, facts):
-            if pick is None or fact is None:
-                out.append(self._fallback(None))
-                continue
-            e_score, r_score = score
-            combined = e_score * r_score
-            if e_score >= cfg.entity_threshold and r_score >= cfg.relation_threshold:
-                out.append(Resolution.from_fact(fact, "fuzzy", combined))
+            matches.append(StructuredMatch(entity[0], candidates[j], entity[1], float(sims[j])))
+        facts = self._newest([m.key if m else ("", "") for m in matches])
+        out: list[Resolution] = []
+        for match, fact in zip(matches, facts):
+            if match is None or fact is None:  # a stale key is never answered from
+                out.append(self._miss(None))
+            elif (
+                match.entity_score >= cfg.entity_threshold and match.relation_score >= cfg.relation_threshold
+            ):
+                out.append(Resolution.from_fact(fact, "fuzzy", match.score))
             else:
-                out.append(self._fallback((fact, combined)))
+                out.append(self._miss(Candidate(fact, match.score)))
         return out

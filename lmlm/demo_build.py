@@ -18,12 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lmlm.train.presets import PRESETS
+
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Settings of the demo build; each field names its ``lmlm demo build`` flag."""
+    """Settings of the demo build; each field is a flag of ``lmlm demo`` (``vocab_size`` -> ``--vocab-size``)."""
 
     people: int = field(
         default=1500,
@@ -34,7 +36,9 @@ class DemoConfig:
     seed: int = field(default=0, metadata={"help": "world and training seed"})
     variants: int = field(default=2, metadata={"help": "biographies per trained person"})
     vocab_size: int = field(default=1024, metadata={"help": "BPE vocabulary of the demo tokenizer"})
-    preset: str = field(default="tiny-2m", metadata={"help": "model preset for both models"})
+    preset: str = field(
+        default="tiny-2m", metadata={"help": "model preset for both models", "choices": tuple(PRESETS)}
+    )
     epochs: float = field(default=4.0, metadata={"help": "passes over the corpus for each model"})
     lr: float = field(default=3e-3, metadata={"help": "peak learning rate"})
     batch_size: int = field(default=16, metadata={"help": "blocks per step"})
@@ -226,14 +230,14 @@ def _evaluate(paths: DemoPaths, config: DemoConfig) -> dict:
 def evaluate_demo_model(paths: DemoPaths, max_new_tokens: int, limit: int = 300) -> dict:
     """Held-out biography prompts (the first ``limit``) through the LMLM, exact lookups only (no
     fuzzy rescue), greedy."""
+    from lmlm.api import load_lmlm
     from lmlm.evaluation.fact_statements import score_fact_statements
-    from lmlm.kg import KnowledgeGraph
-    from lmlm.model import LMLM
+    from lmlm.kg import KnowledgeGraph, ResolverConfig
 
     prompts = [json.loads(line) for line in (paths.world / "prompts.jsonl").read_text().splitlines()][:limit]
     values = [json.loads(line)["value"] for line in (paths.world / "triples.jsonl").read_text().splitlines()]
     with KnowledgeGraph.open(paths.kg) as kg:
-        model = LMLM.from_pretrained(paths.model("lmlm"), lookup_fn=kg.resolver(fuzzy=False))
+        model = load_lmlm(paths.model("lmlm"), kg, resolver_config=ResolverConfig(fuzzy=False))
         start = time.perf_counter()
         outputs = model.generate_outputs(
             [p["prompt"] for p in prompts], max_new_tokens=max_new_tokens, batch_size=32

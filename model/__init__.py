@@ -1,22 +1,61 @@
-"""The LMLM model and lookup decoding. Sees the knowledge graph only through a lookup callable.
+"""The LMLM model and lookup decoding. Sees the knowledge graph only through a lookup callable
+(:mod:`lmlm.model.answers`). Load a model with :func:`lmlm.load_lmlm`.
 
-Importing this package imports torch and transformers.
+Names load on first use (PEP 562): ``import lmlm.model.decoding_args`` (what ``lmlm generate``
+builds its flags from) imports no torch; ``LMLM``, ``LookupDecoder`` and the rest import torch and
+transformers when first touched.
 """
 
-from .generation import DecodingArgs, LookupDecoder, LookupFn, RowFinished, TextDelta
-from .lmlm import LMLM, LMLMMixin, as_lmlm
-from .results import GenerationOutput, LookupRecord, post_process
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .answers import Answer, LookupFn
+    from .decoding_args import DecodingArgs
+    from .generation import LookupDecoder, RowFinished, TextDelta
+    from .lmlm import LMLM
+    from .lookup_state import LookupTokenIds
+    from .results import GenerationOutput, LookupRecord, post_process
+
+_EXPORTS = {
+    "Answer": "answers",
+    "LookupFn": "answers",
+    "DecodingArgs": "decoding_args",
+    "GenerationOutput": "results",
+    "LMLM": "lmlm",
+    "LookupDecoder": "generation",
+    "LookupRecord": "results",
+    "LookupTokenIds": "lookup_state",
+    "RowFinished": "generation",
+    "TextDelta": "generation",
+    "post_process": "results",
+}
 
 __all__ = [
     "LMLM",
+    "Answer",
     "DecodingArgs",
     "GenerationOutput",
-    "LMLMMixin",
     "LookupDecoder",
     "LookupFn",
     "LookupRecord",
+    "LookupTokenIds",
     "RowFinished",
     "TextDelta",
-    "as_lmlm",
     "post_process",
 ]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmlm.model' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -6,87 +6,25 @@ and each value plus ``<|db_end|>`` is fed through the model in the same forward 
 next tokens (rows are right-padded within the step and masked), extending the cache. Nothing is
 re-tokenized. Finished rows leave the batch (their cache rows are dropped).
 
-The model sees the knowledge graph only through ``LookupFn``: a batched callable from
-``(entity, relation)`` pairs to answers with ``value``, ``path``, ``score`` and ``fact_id``
-(``lmlm.kg.Resolver`` is one).
+The model sees the knowledge graph only through a ``LookupFn``: a batched callable from
+``(entity, relation)`` pairs to ``Answer`` objects (``lmlm.model.answers``; ``lmlm.kg.Resolver`` is
+one). The logit rules (``lmlm.model.sampling``) are the reference loop's.
 """
 
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 
-from .lookup_rows import LookupFn, LookupRows, _Row
+from .answers import LookupFn
+from .decoding_args import DecodingArgs
+from .lookup_rows import LookupRows, _Row
 from .lookup_state import Action
 from .results import GenerationOutput, post_process
-from .sampling import (
-    PAPER_LOGIT_BIAS,
-    SamplingConfig,
-    apply_bias,
-    apply_repetition_penalty,
-    choose_tokens,
-    forbid,
-    suppress,
-)
-
-logger = logging.getLogger(__name__)
-
-FALLBACKS = ("unknown", "top1")
-
-
-@dataclass(frozen=True)
-class DecodingArgs:
-    """Options of lookup decoding (the same for the decoder and the reference loop)."""
-
-    max_new_tokens: int = 128
-    """Text tokens to write per prompt: lookup queries and looked-up values do not count."""
-    do_sample: bool = False
-    """Sample instead of greedy decoding."""
-    temperature: float = 1.0
-    top_p: float = 1.0
-    repetition_penalty: float = 1.0
-    logit_bias: dict[str, float] | str | None = None
-    """Added to the lookup tokens' logits: a {token: bias} map, or "paper" (+4 opener, +2 others)."""
-    enable_lookup: bool = True
-    """False: the model writes its own values (no resolver call)."""
-    max_lookups: int | None = None
-    """Per row; once reached the opener is suppressed and the model writes plain text."""
-    fallback: str = "unknown"
-    """On a miss: "unknown" injects the word unknown; "top1" asks the resolver for its best candidate."""
-    unknown_value: str = "unknown"
-    max_query_tokens: int = 64
-    """A query (or model-written value) longer than this counts against max_new_tokens."""
-    seed: int | None = None
-    ignore_eos: bool = False
-    """Never stop on EOS (benchmarks: outputs of exactly max_new_tokens text tokens)."""
-    constrain: bool = True
-    """Grammar-constrained: lookup tokens only where the lookup grammar allows them (no stray
-    separator or return in text, no nested opener); False lets the model write anything."""
-
-    def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-        if self.max_lookups is not None and self.max_lookups < 0:
-            raise ValueError(f"max_lookups must be >= 0, got {self.max_lookups}")
-        if self.fallback not in FALLBACKS:
-            raise ValueError(f"fallback must be one of {FALLBACKS}, got {self.fallback!r}")
-        if isinstance(self.logit_bias, str) and self.logit_bias != "paper":
-            raise ValueError(f"logit_bias must be a mapping or 'paper', got {self.logit_bias!r}")
-        _ = self.sampling  # validates temperature, top_p, repetition_penalty
-
-    @property
-    def sampling(self) -> SamplingConfig:
-        return SamplingConfig(self.do_sample, self.temperature, self.top_p, self.repetition_penalty)
-
-    @property
-    def bias(self) -> dict[str, float]:
-        if self.logit_bias == "paper":
-            return dict(PAPER_LOGIT_BIAS)
-        return dict(self.logit_bias or {})
+from .sampling import LogitRules, StepRows, choose_tokens
 
 
 @dataclass(frozen=True)
@@ -127,10 +65,7 @@ class LookupDecoder(LookupRows):
         super().__init__(tokenizer, lookup_fn, args or DecodingArgs())
         self.logits_hook = logits_hook
         self.model = model
-        bias = self.args.bias
-        vocab = {token: self.tokenizer.convert_tokens_to_ids(token) for token in bias}
-        self._bias_ids = torch.tensor([vocab[t] for t in bias], dtype=torch.long)
-        self._bias_values = torch.tensor([bias[t] for t in bias], dtype=torch.float32)
+        self.rules = LogitRules.from_args(self.args, self.token_ids)
         # transformers >= 5.2x renamed the forward argument past_key_values to cache
         self._cache_kw = (
             "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
@@ -230,19 +165,10 @@ class LookupDecoder(LookupRows):
 
     def _choose(self, logits, seen, rows: list[_Row], generator) -> torch.Tensor:
         states = [r.state for r in rows]
-        args = self.args
-        logits = apply_repetition_penalty(logits, seen, args.repetition_penalty)
-        logits = apply_bias(logits, self._bias_ids.to(logits.device), self._bias_values.to(logits.device))
-        if args.max_lookups is not None:
-            capped = torch.tensor([s.lookups >= args.max_lookups for s in states], device=logits.device)
-            logits = suppress(logits, capped, self.token_ids.start)
-        if args.ignore_eos:
-            logits = suppress(logits, torch.ones(len(states), dtype=torch.bool), self.token_ids.eos)
-        if args.constrain:
-            logits = forbid(logits, [s.forbidden() for s in states])
+        logits = self.rules(logits, StepRows(states, seen))
         if self.logits_hook is not None:
             logits = self.logits_hook([r.prompt_ids for r in rows], [s.generated for s in states], logits)
-        return choose_tokens(logits, args.sampling, generator)
+        return choose_tokens(logits, self.args, generator)
 
     def _forward(self, chunks: list[list[int]], cache, attn, next_pos, seen):
         """Feeds each row's tokens of this step (right-padded, masked) and returns the last logits."""

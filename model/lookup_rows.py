@@ -1,4 +1,4 @@
-"""What both lookup decoders share: per-row state, the batched resolver call, value tokens, output.
+"""What the lookup decoders share: per-row state, the batched lookup call, value tokens, output.
 
 ``LookupDecoder`` (Hugging Face models, KV cache kept across lookups) and ``VLLMLookupDecoder``
 (vLLM, stop tokens) differ only in how they run the model.
@@ -6,19 +6,14 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from lmlm.kg.syntax import DB_END, DB_RETURN, iter_pretraining_lookups, parse_pending_lookup
 
+from .answers import LookupFn, answer_lookups
+from .decoding_args import DecodingArgs
 from .lookup_state import LookupTokenIds, RowState
 from .results import GenerationOutput, LookupRecord, build_output
-
-logger = logging.getLogger("lmlm.model.generation")
-
-LookupFn = Callable[[Sequence[tuple[str, str]]], Sequence[Any]]
 
 
 @dataclass
@@ -34,18 +29,15 @@ class _Row:
 class LookupRows:
     """Resolving, value tokens and outputs for rows of one tokenizer and one lookup function."""
 
-    def __init__(self, tokenizer, lookup_fn: LookupFn | None, args):
+    def __init__(self, tokenizer, lookup_fn: LookupFn | None, args: DecodingArgs):
         self.tokenizer = tokenizer
         self.args = args
         self.token_ids = LookupTokenIds.from_tokenizer(tokenizer)
         if self.args.enable_lookup and lookup_fn is None:
             raise ValueError(
-                "lookup decoding needs a lookup function (a resolver); or pass enable_lookup=False"
+                "lookup decoding needs a lookup function (load the model with a store or lookup_fn); "
+                "or pass enable_lookup=False"
             )
-        if self.args.fallback == "top1" and lookup_fn is not None:
-            if not hasattr(lookup_fn, "with_fallback"):
-                raise ValueError("fallback 'top1' needs a resolver that ranks candidates (lmlm.kg.Resolver)")
-            lookup_fn = lookup_fn.with_fallback("top1")
         self.lookup_fn = lookup_fn
         self._value_cache: dict[str, list[int]] = {}
 
@@ -55,50 +47,26 @@ class LookupRows:
         return _Row(prompt, state, prompt_ids or [])
 
     def _resolve(self, rows: list[_Row], chunks: list[list[int]]) -> None:
-        """Resolves the queries of rows paused on ``<|db_return|>`` in one call; extends their chunks."""
+        """Answers the queries of rows paused on ``<|db_return|>`` in one call; extends their chunks
+        with the value and ``<|db_end|>``."""
         queries = []
         for row in rows:
             text = self.tokenizer.decode(
                 row.state.query_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False
             )
             queries.append(parse_pending_lookup(text))
-        valid = [q for q in queries if q is not None]
-        answers: list[Any] = []
-        error = None
-        if valid:
-            try:
-                answers = list(self.lookup_fn([(q.entity, q.relation) for q in valid]))
-                if len(answers) != len(valid):
-                    raise ValueError(f"the lookup function returned {len(answers)} answers for {len(valid)}")
-            except Exception as e:  # the policy applies to any resolver failure; the error is logged
-                logger.warning("lookup failed for %d queries: %s", len(valid), e)
-                error, answers = f"{type(e).__name__}: {e}", [None] * len(valid)
-        answer_iter = iter(answers)
+        answered = iter(answer_lookups(self.lookup_fn, [q for q in queries if q], self.args.unknown_value))
         for row, chunk, query in zip(rows, chunks, queries):
             if query is None:
                 chunk.append(self.token_ids.end)
                 row.state.close_broken([self.token_ids.end])
                 row.records.append(LookupRecord("", "", None, "invalid"))
                 continue
-            answer = next(answer_iter)
-            value = getattr(answer, "value", None)
-            inserted = value if value is not None else self.args.unknown_value
-            tokens = self._value_tokens(inserted)
+            record = next(answered)
+            tokens = self._value_tokens(record.value)
             chunk.extend(tokens)
             row.state.injected(tokens)
-            row.records.append(
-                LookupRecord(
-                    query.entity,
-                    query.relation,
-                    inserted,
-                    "error" if answer is None else getattr(answer, "path", "exact"),
-                    float(getattr(answer, "score", 0.0) or 0.0),
-                    getattr(answer, "fact_id", None),
-                    getattr(answer, "entity", None),
-                    getattr(answer, "relation", None),
-                    error=error,
-                )
-            )
+            row.records.append(record)
 
     def _value_tokens(self, value: str) -> list[int]:
         """The ids of `` value<|db_end|>`` as they are when the whole text is tokenized."""
@@ -120,11 +88,10 @@ class LookupRows:
         return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
     def _finish(self, row: _Row) -> GenerationOutput:
-        state = row.state
         raw = self._raw_text(row)
         records = row.records
         if not self.args.enable_lookup:
             records = [
                 LookupRecord(c.entity, c.relation, c.value, "model") for c in iter_pretraining_lookups(raw)
             ]
-        return build_output(row.prompt, raw, records, state)
+        return build_output(row.prompt, raw, records, row.state)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Literal
 
-from lmlm.kg.syntax import DB_END, DB_RETURN, DB_SEP, DB_START
+from lmlm.kg.syntax import LOOKUP_TOKENS
 
 
 class Mode(Enum):
@@ -27,7 +28,8 @@ class Action(Enum):
 
 @dataclass(frozen=True)
 class LookupTokenIds:
-    """The ids of the four lookup tokens and EOS in one tokenizer."""
+    """The ids of the four lookup tokens and EOS in one tokenizer (the only place they are looked up:
+    the decoders, training and evaluation all take them from here)."""
 
     start: int
     sep: int
@@ -37,18 +39,30 @@ class LookupTokenIds:
 
     @classmethod
     def from_tokenizer(cls, tokenizer) -> LookupTokenIds:
-        ids = []
-        for token in (DB_START, DB_SEP, DB_RETURN, DB_END):
-            encoded = tokenizer.encode(token, add_special_tokens=False)
-            if len(encoded) != 1:
+        """ValueError naming what is wrong: a lookup token missing, split, or no EOS token."""
+        # convert_tokens_to_ids, not get_vocab(): that builds the whole vocabulary (128k for Llama 3)
+        ids = {token: tokenizer.convert_tokens_to_ids(token) for token in LOOKUP_TOKENS}
+        unknown = getattr(tokenizer, "unk_token_id", None)
+        missing = [token for token, i in ids.items() if i is None or (unknown is not None and i == unknown)]
+        if missing:
+            raise ValueError(
+                f"the tokenizer ({getattr(tokenizer, 'name_or_path', '') or 'in memory'}) lacks the lookup "
+                f"tokens {missing}: build one with `lmlm train tokenizer` or add them with "
+                "`lmlm train tokenizer --extend BASE`"
+            )
+        for token in LOOKUP_TOKENS:
+            if tokenizer.encode(token, add_special_tokens=False) != [ids[token]]:
                 raise ValueError(
-                    f"the tokenizer ({getattr(tokenizer, 'name_or_path', '?')}) does not keep {token} as one "
-                    "token; add the lookup tokens with `lmlm train tokenizer --extend`"
+                    f"the tokenizer does not keep {token} as one token; add the lookup tokens as special "
+                    "tokens with `lmlm train tokenizer --extend BASE`"
                 )
-            ids.append(encoded[0])
         if tokenizer.eos_token_id is None:
             raise ValueError("the tokenizer has no EOS token")
-        return cls(*ids, eos=tokenizer.eos_token_id)
+        return cls(*ids.values(), eos=tokenizer.eos_token_id)
+
+    def by_token(self) -> dict[str, int]:
+        """``{lookup token: id}`` for the four lookup tokens."""
+        return dict(zip(LOOKUP_TOKENS, (self.start, self.sep, self.ret, self.end)))
 
 
 @dataclass
@@ -71,9 +85,9 @@ class RowState:
     text_tokens: int = 0
     lookups: int = 0
     malformed: int = 0
-    has_sep: bool = False
-    sampled: int = 0  # tokens the model chose (text, queries, broken lookups), not injected ones  # the open query has its <|db_relationship|>
-    finish_reason: str | None = None
+    has_sep: bool = False  # the open query has its <|db_relationship|>
+    sampled: int = 0  # tokens the model chose (text, queries, broken lookups), not injected ones
+    finish_reason: Literal["eos", "length"] | None = None
 
     @property
     def hard_limit(self) -> int:

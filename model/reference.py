@@ -3,39 +3,36 @@
 One prompt at a time: tokenize the whole text, ``generate`` until ``<|db_return|>`` (or the end),
 resolve the query, append the value and ``<|db_end|>`` to the text, and start again. Every
 iteration re-tokenizes and re-encodes the whole prefix. It takes the same ``DecodingArgs`` and
-counts text tokens and lookups with the same ``RowState`` as ``LookupDecoder``.
+counts text tokens and lookups with the same ``RowState``, applies the same logit rules
+(``lmlm.model.sampling``) and records answers the same way (``lmlm.model.answers``) as
+``LookupDecoder``.
 """
 
 from __future__ import annotations
-
-import logging
 
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from lmlm.kg.syntax import DB_END, DB_START, parse_pending_lookup
 
-from .generation import DecodingArgs, LookupFn
+from .answers import LookupFn, answer_lookups
+from .decoding_args import DecodingArgs
 from .lookup_state import Action, LookupTokenIds, RowState
 from .results import GenerationOutput, LookupRecord, build_output
+from .sampling import LogitRules, StepRows
 
-logger = logging.getLogger(__name__)
 
+class _Rules(LogitsProcessor):
+    """The decoder's logit rules as a Hugging Face logits processor for one row."""
 
-class _LookupBias(LogitsProcessor):
-    def __init__(self, ids, values, state: RowState, ids_of: LookupTokenIds, cap, constrain: bool):
-        self.ids, self.values, self.state, self.start, self.cap = ids, values, state, ids_of.start, cap
-        self.constrain = constrain
+    def __init__(self, rules: LogitRules, state: RowState):
+        self.rules, self.state = rules, state
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        scores = scores.clone()
-        for token, value in zip(self.ids, self.values):
-            scores[:, token] += value
-        if self.cap is not None and self.state.lookups >= self.cap:
-            scores[:, self.start] = float("-inf")
-        if self.constrain:
-            scores[:, list(self.state.forbidden())] = float("-inf")
-        return scores
+        seen = None
+        if self.rules.needs_seen:
+            seen = torch.zeros_like(scores, dtype=torch.bool).scatter_(1, input_ids, True)
+        return self.rules(scores, StepRows([self.state], seen))
 
 
 class _FollowState(StoppingCriteria):
@@ -62,23 +59,17 @@ def reference_generate(
     logits_processor: LogitsProcessor | None = None,
 ) -> GenerationOutput:
     """One prompt through the paper's re-tokenize-and-generate loop (``logits_processor`` runs
-    after the lookup-token bias, like ``LookupDecoder``'s ``logits_hook``)."""
+    after the logit rules, like ``LookupDecoder``'s ``logits_hook``)."""
     args = args or DecodingArgs()
     ids_of = LookupTokenIds.from_tokenizer(tokenizer)
+    if args.enable_lookup and lookup_fn is None:
+        raise ValueError("lookup decoding needs a lookup function; or pass enable_lookup=False")
     state = RowState(ids_of, args.max_new_tokens, args.enable_lookup, args.max_query_tokens)
-    bias = args.bias
-    processor = _LookupBias(
-        [tokenizer.convert_tokens_to_ids(t) for t in bias],
-        list(bias.values()),
-        state,
-        ids_of,
-        args.max_lookups,
-        args.constrain,
-    )
+    processors = [_Rules(LogitRules.from_args(args, ids_of), state)]
+    processors += [logits_processor] if logits_processor is not None else []
     device = next(model.parameters()).device
     eos = [ids_of.eos] if not args.ignore_eos else []
     eos += [ids_of.ret] if args.enable_lookup else []
-    processors = [processor] + ([logits_processor] if logits_processor is not None else [])
     text = prompt
     records: list[LookupRecord] = []
     while not state.finished:
@@ -91,9 +82,8 @@ def reference_generate(
             temperature=args.temperature if args.do_sample else None,
             top_p=args.top_p if args.do_sample else None,
             top_k=None,
-            repetition_penalty=args.repetition_penalty,
+            repetition_penalty=1.0,  # a logit rule here, applied where generate applies its own
             logits_processor=LogitsProcessorList(processors),
-            suppress_tokens=[ids_of.eos] if args.ignore_eos else None,
             stopping_criteria=StoppingCriteriaList([follow]),
             eos_token_id=eos or None,
             pad_token_id=ids_of.eos,
@@ -109,22 +99,10 @@ def reference_generate(
                 state.close_broken([ids_of.end])
                 records.append(LookupRecord("", "", None, "invalid"))
                 continue
-            answer = lookup_fn([(query.entity, query.relation)])[0]
-            value = answer.value if answer.value is not None else args.unknown_value
-            text += f" {value}{DB_END}"
-            state.injected(tokenizer.encode(f" {value}{DB_END}", add_special_tokens=False))
-            records.append(
-                LookupRecord(
-                    query.entity,
-                    query.relation,
-                    value,
-                    answer.path,
-                    answer.score,
-                    answer.fact_id,
-                    answer.entity,
-                    answer.relation,
-                )
-            )
+            [record] = answer_lookups(lookup_fn, [query], args.unknown_value)
+            text += f" {record.value}{DB_END}"
+            state.injected(tokenizer.encode(f" {record.value}{DB_END}", add_special_tokens=False))
+            records.append(record)
         elif follow.last_action is Action.CLOSE:
             text += DB_END
             state.injected([ids_of.end], counted=False)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Literal, get_args
 
 from lmlm.kg.syntax import LookupCall, locate_lookups, strip_lookups
+
+AnswerPath = Literal["exact", "fuzzy", "miss"]
+"""How a lookup function found its answer (``lmlm.kg.Resolution.path``)."""
+LookupPath = Literal["exact", "fuzzy", "miss", "error", "invalid", "model"]
+"""How a decoded lookup got its value: an answer's path, or what the decoder did instead."""
+ANSWER_PATHS: tuple[str, ...] = get_args(AnswerPath)
+LOOKUP_PATHS: tuple[str, ...] = get_args(LookupPath)
 
 
 @dataclass(frozen=True)
 class LookupRecord:
     """One lookup the model made.
 
-    ``path`` is how the value was found: ``exact``/``fuzzy``/``miss`` (the resolver's answer),
-    ``model`` (lookups disabled: the model wrote the value itself), ``error`` (the resolver raised;
-    the fallback value was used) or ``invalid`` (no well-formed query before ``<|db_return|>``).
+    ``path`` is how the value was found: ``exact``/``fuzzy``/``miss`` (the lookup function's answer),
+    ``model`` (lookups disabled: the model wrote the value itself), ``error`` (the lookup function
+    raised or returned something that is not an answer, see ``error``; ``unknown_value`` was
+    inserted) or ``invalid`` (no well-formed query before ``<|db_return|>``).
     ``span`` is where the words written after the lookup stand in the clean text (None when the
     lookup left no complete trace in it).
     """
@@ -21,13 +30,17 @@ class LookupRecord:
     entity: str
     relation: str
     value: str | None
-    path: str
+    path: LookupPath
     score: float = 0.0
     fact_id: str | None = None
     matched_entity: str | None = None
     matched_relation: str | None = None
     span: tuple[int, int] | None = None
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.path not in LOOKUP_PATHS:
+            raise ValueError(f"path must be one of {LOOKUP_PATHS}, got {self.path!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,7 +61,7 @@ class GenerationOutput:
     text: str
     lookups: tuple[LookupRecord, ...]
     text_tokens: int
-    finish_reason: str
+    finish_reason: Literal["eos", "length"]
     malformed: int = 0
     unclosed: bool = False
     generated_tokens: int = 0  # every token the model chose (lookup queries included, values not)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .generation import DecodingArgs
-from .lookup_rows import LookupFn, LookupRows, _Row
+from .answers import LookupFn
+from .decoding_args import DecodingArgs
+from .lookup_rows import LookupRows, _Row
 from .lookup_state import Action
 from .results import GenerationOutput
 
@@ -70,7 +71,8 @@ class VLLMLookupDecoder(LookupRows):
         from vllm import SamplingParams
 
         args, ids = self.args, self.token_ids
-        bias = {self.tokenizer.convert_tokens_to_ids(t): v for t, v in args.bias.items()}
+        by_token = ids.by_token()
+        bias = {by_token[token]: value for token, value in args.bias.items()}
         if args.max_lookups is not None and row.state.lookups >= args.max_lookups:
             bias[ids.start] = -100.0
         left = args.max_new_tokens - row.state.text_tokens

@@ -17,9 +17,9 @@ which parses every call; the completion is written back with
 spelling that our parser reads back exactly, whatever quoting the source file used.
 
 Outputs under ``out_dir``: ``adapter/`` (LoRA weights + tokenizer), ``merged/`` with ``merge``,
-``losses.json`` and ``losses.png``. torch, TRL and PEFT are imported when training starts, so the
-``lmlm`` command can register ``lmlm train annotator`` without loading them. The settings and the
-command line live in :mod:`lmlm.train.annotator_args` (re-exported here).
+``losses.json`` and ``losses.png``. torch, TRL and PEFT are imported when training starts. The
+settings and their JSON presets live in :mod:`lmlm.train.annotator_args` (re-exported here), the
+command ``lmlm train annotator`` in :mod:`lmlm.cli.train`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lmlm.kg.syntax import format_annotated_call, from_pretraining_text
-from lmlm.train.annotator_args import AnnotatorArgs, args_from_config, load_config, register_cli
+from lmlm.train.annotator_args import AnnotatorArgs, args_from_config, load_config
 from lmlm.train.corpus import Document, load_documents, split_documents
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ __all__ = [
     "build_trainer",
     "load_annotation_pairs",
     "load_config",
-    "register_cli",
     "train_annotator",
 ]
 

@@ -1,33 +1,46 @@
-"""The settings of ``lmlm train annotator`` and its command line.
+"""The settings of annotator fine-tuning, and their JSON files and presets.
 
-Kept apart from :mod:`lmlm.train.annotator` like :mod:`lmlm.train.pretrain_args`: every
-:class:`AnnotatorArgs` field is a flag whose help comes from the field. Settings may come from a
-JSON file or a packaged preset (``train/configs/annotator_*.json``) given with ``--config``; flags
-given on the command line override it.
+Kept apart from :mod:`lmlm.train.annotator` like :mod:`lmlm.train.pretrain_args`, so that the
+``lmlm`` command imports them without torch. ``lmlm train annotator`` (:mod:`lmlm.cli.train`) makes
+one flag per :class:`AnnotatorArgs` field, help from the field. Settings may come from a JSON file or
+a packaged preset (``train/configs/annotator_*.json``, :func:`load_config`); flags given on the
+command line override it (:func:`args_from_config`).
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
-import sys
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
+from typing import Literal, get_args
 
-PRECISIONS = ("auto", "fp32", "bf16")
+Precision = Literal["auto", "fp32", "bf16"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
 @dataclass(frozen=True)
 class AnnotatorArgs:
     """Settings of ``lmlm train annotator``; each field is a flag (``lora_r`` -> ``--lora-r``)."""
 
-    base_model: str = field(default="", metadata={"help": "instruct model: local path or hub name"})
-    data: tuple[str, ...] = field(
-        default=(), metadata={"help": "annotated data: paper JSON, JSONL (text, annotated_text), world dir"}
+    base_model: str = field(
+        default="",
+        metadata={"help": "instruct model: local path or hub name (required, here or in --config)"},
     )
-    out_dir: str = field(default="", metadata={"help": "where the adapter, logs and plot go"})
+    data: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "annotated data: paper JSON, JSONL (text, annotated_text), world dir "
+            "(required, here or in --config)"
+        },
+    )
+    out_dir: str = field(
+        default="",
+        metadata={
+            "help": "where the adapter, logs and plot go (required, here or in --config)",
+            "flags": ("--out",),
+        },
+    )
     lora_r: int = field(default=32, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling alpha"})
     lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch"})
@@ -36,12 +49,12 @@ class AnnotatorArgs:
     )
     max_length: int = field(default=2048, metadata={"help": "max tokens per example (prompt + completion)"})
     epochs: float = field(default=3.0, metadata={"help": "training epochs"})
-    lr: float = field(default=2e-4, metadata={"help": "peak learning rate (cosine decay, 3%% warmup)"})
+    lr: float = field(default=2e-4, metadata={"help": "peak learning rate (cosine decay, 3% warmup)"})
     batch_size: int = field(default=1, metadata={"help": "examples per device and micro-batch"})
     grad_accum: int = field(default=8, metadata={"help": "micro-batches per optimizer step"})
     eval_fraction: float = field(default=0.05, metadata={"help": "share of the documents held out (0: none)"})
     eval_every: int = field(default=0, metadata={"help": "evaluate every N steps (0: about 10 times a run)"})
-    precision: str = field(
+    precision: Precision = field(
         default="auto", metadata={"help": "auto (bf16 on a bf16 GPU, else fp32), fp32, bf16"}
     )
     gradient_checkpointing: bool = field(
@@ -83,7 +96,7 @@ def _check(ok: bool, flag: str, value, problem: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Command line: ``lmlm train annotator [--config FILE] [--flag value ...]``
+# Settings files: ``lmlm train annotator --config FILE_OR_PRESET [--flag value ...]``
 
 CONFIG_PACKAGE = "lmlm.train"
 
@@ -114,54 +127,3 @@ def args_from_config(config: str | None = None, **overrides) -> AnnotatorArgs:
     settings = load_config(config) if config else {}
     settings |= {key: value for key, value in overrides.items() if value is not None}
     return AnnotatorArgs(**settings)
-
-
-def register_cli(subparsers) -> argparse.ArgumentParser:
-    """Add ``annotator`` to the ``lmlm train`` group; every :class:`AnnotatorArgs` field is a flag."""
-    p = subparsers.add_parser(
-        "annotator",
-        help="fine-tune an annotator LLM (LoRA) on raw -> annotated text",
-        description="Fine-tune an instruct model with LoRA to annotate raw text with lookup calls. "
-        "Settings come from --config (a JSON file or a preset name, e.g. annotator_llama31_8b); "
-        "flags given on the command line override it.",
-    )
-    p.add_argument("--config", default=None, help="JSON settings file or preset name")
-    # SUPPRESS: a --json given to the group (lmlm train --json ...) is not reset by this parser.
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON")
-    for f in fields(AnnotatorArgs):
-        flag = "--" + f.name.replace("_", "-")
-        note = "required, here or in --config" if f.default in ("", ()) else f"default: {f.default}"
-        help_text = f"{f.metadata['help']} ({note})"
-        if f.type == "bool":
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        elif f.name == "data":
-            p.add_argument(flag, nargs="+", default=None, help=help_text)
-        else:
-            kind = {"int": int, "float": float}.get(str(f.type), str)
-            choices = PRECISIONS if f.name == "precision" else None
-            p.add_argument(flag, type=kind, choices=choices, default=None, help=help_text)
-    p.set_defaults(func=cmd_annotator)
-    return p
-
-
-def cmd_annotator(ns: argparse.Namespace) -> int:
-    overrides = {f.name: getattr(ns, f.name) for f in fields(AnnotatorArgs)}
-    args = args_from_config(ns.config, **overrides)
-    from lmlm.train.annotator import train_annotator
-
-    with contextlib.redirect_stdout(sys.stderr):  # Trainer prints its log lines: keep stdout for the result
-        result = train_annotator(args, show_progress=True)
-    summary = {
-        "adapter_dir": str(result.adapter_dir),
-        "merged_dir": str(result.merged_dir) if result.merged_dir else None,
-        "train_loss": result.train_loss,
-        "eval_loss": result.eval_loss,
-        "log": str(result.log_path),
-        "plot": str(result.plot_path),
-    }
-    if getattr(ns, "json", False):
-        print(json.dumps(summary))
-    else:
-        for key, value in summary.items():
-            print(f"{key}: {value}")
-    return 0

@@ -7,10 +7,13 @@ or the token format, and convert.
 
 Formats of :func:`load_documents`:
 
-* ``paper-annotated``: the paper's JSON, ``{"examples": [{"annotated_text", "text", ...}]}``; the id
-  is the first of ``original_dataset_ids``, else ``examples[i]``.
-* ``jsonl``: one object a line with ``text`` and/or ``annotated_text`` (either format) and an
-  optional ``id`` (else ``line-N``). ``lmlm data convert`` writes this.
+* ``paper-annotated``: the paper's JSON, ``{"examples": [{"annotated_text", "text", ...}]}``, read
+  by :func:`lmlm.kg.formats.read_paper_examples`, which also gives the id (the first of
+  ``original_dataset_ids``, else ``examples[i]``; unique in the file): the same id that
+  ``lmlm kg import`` records as the source of the document's facts.
+* ``jsonl``: one object a line (read by :func:`lmlm.kg.formats.read_json_objects`) with ``text``
+  and/or ``annotated_text`` (either format) and an optional ``id`` (else ``line-N``).
+  ``lmlm data convert`` writes this.
 * ``world``: a directory written by ``lmlm data world``; its ``corpus/train.jsonl``.
 
 Errors name the file and the record (``line N``, ``examples[i]``) and, for a lookup that cannot be
@@ -27,13 +30,13 @@ import random
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lmlm.kg.errors import InputFormatError
 from lmlm.kg.facts import normalize_key
-from lmlm.kg.formats import ReadReport
+from lmlm.kg.formats import ReadReport, read_json_objects, read_paper_examples, unique_document_id
 from lmlm.kg.syntax import LookupCall, from_pretraining_text, iter_pretraining_lookups, strip_lookups
 
 from .lookup_text import remove_spans, to_token_text
@@ -114,51 +117,14 @@ def load_documents(
 
 
 def _paper_records(path: PathLike) -> Iterator[tuple[str, dict]]:
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            data = json.load(f)
-    except UnicodeDecodeError as e:
-        raise InputFormatError(str(path), "file", f"not UTF-8 (byte {e.start})") from e
-    except json.JSONDecodeError as e:
-        raise InputFormatError(
-            str(path), f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}"
-        ) from e
-    if not isinstance(data, dict) or not isinstance(data.get("examples"), list):
-        raise InputFormatError(str(path), "top level", "expected an object with an 'examples' list")
-    for i, example in enumerate(data["examples"]):
-        where = f"examples[{i}]"
-        if not isinstance(example, dict):
-            raise InputFormatError(str(path), where, f"expected an object, got {type(example).__name__}")
-        ids = example.get("original_dataset_ids")
-        doc_id = ids[0] if isinstance(ids, list) and ids else ids if isinstance(ids, str) and ids else where
-        yield where, {**example, "id": doc_id}
+    for example in read_paper_examples(path):
+        record = {"id": example.id, "text": example.text, "annotated_text": example.annotated_text}
+        yield example.where, record
 
 
 def _jsonl_records(path: PathLike) -> Iterator[tuple[str, dict]]:
-    try:
-        f = open(path, encoding="utf-8-sig")
-    except OSError as e:
-        raise InputFormatError(str(path), "file", e.strerror or str(e)) from e
-    with f:
-        number = 0
-        try:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                where = f"line {number}"
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise InputFormatError(
-                        str(path), where, f"invalid JSON: {e.msg} (column {e.colno})"
-                    ) from e
-                if not isinstance(record, dict):
-                    raise InputFormatError(
-                        str(path), where, f"expected an object, got {type(record).__name__}"
-                    )
-                yield where, {**record, "id": str(record.get("id") or f"line-{number}")}
-        except UnicodeDecodeError as e:
-            raise InputFormatError(str(path), f"line {number + 1}", "not UTF-8") from e
+    for number, record in read_json_objects(path):
+        yield f"line {number}", {**record, "id": str(record.get("id") or f"line-{number}")}
 
 
 def _make_document(
@@ -184,12 +150,12 @@ def _make_document(
 
 
 def _unique_ids(docs: list[Document]) -> list[Document]:
-    """Repeated ids get ``#2``, ``#3``... (the paper's files repeat a few)."""
-    seen: dict[str, int] = {}
+    """Repeated ids get ``#2``, ``#3``... (as the paper files' reader gives them)."""
+    taken: set[str] = set()
     out = []
     for doc in docs:
-        n = seen[doc.id] = seen.get(doc.id, 0) + 1
-        out.append(doc if n == 1 else Document(f"{doc.id}#{n}", doc.text, doc.annotated, doc.source))
+        doc_id = unique_document_id(doc.id, taken)
+        out.append(doc if doc_id == doc.id else Document(doc_id, doc.text, doc.annotated, doc.source))
     return out
 
 
@@ -238,23 +204,40 @@ def write_documents(docs: Iterable[Document], path: PathLike, to: str = LMLM) ->
 
 @dataclass(frozen=True)
 class CleanConfig:
-    """Which documents :func:`clean_documents` keeps. Each field names its ``lmlm data clean`` flag."""
+    """Which documents :func:`clean_documents` keeps; each field is a flag of ``lmlm data clean``."""
 
-    min_chars: int = 50
-    """drop raw texts shorter than this (--min-chars)"""
-    max_chars: int = 100_000
-    """drop raw texts longer than this (--max-chars)"""
-    min_ratio: float = 0.8
-    """drop when the annotated text without lookups is shorter than this share of the raw text:
-    the annotator dropped part of it (--min-ratio)"""
-    max_ratio: float = 1.2
-    """... or longer than this share (--max-ratio)"""
-    max_density: float = 30.0
-    """drop documents with more lookups per 100 raw words (--max-density)"""
-    drop_redundant: bool = True
-    """remove lookups whose value is part of their entity or relation; the text stays (--keep-redundant)"""
-    dedupe: bool = True
-    """drop a document whose raw text repeats an earlier one (--keep-duplicates)"""
+    min_chars: int = field(default=50, metadata={"help": "drop raw texts shorter than this"})
+    max_chars: int = field(default=100_000, metadata={"help": "drop raw texts longer than this"})
+    min_ratio: float = field(
+        default=0.8,
+        metadata={
+            "help": "drop when the annotated text without lookups is shorter than this share of the raw "
+            "text (the annotator dropped part of it)"
+        },
+    )
+    max_ratio: float = field(
+        default=1.2,
+        metadata={
+            "help": "drop when the annotated text without lookups is longer than this share of the raw text"
+        },
+    )
+    max_density: float = field(
+        default=30.0, metadata={"help": "drop documents with more lookups per 100 raw words"}
+    )
+    drop_redundant: bool = field(
+        default=True,
+        metadata={
+            "help": "remove lookups whose value is part of their entity or relation; the text stays",
+            "off_flags": ("--keep-redundant",),
+        },
+    )
+    dedupe: bool = field(
+        default=True,
+        metadata={
+            "help": "drop a document whose raw text repeats an earlier one",
+            "off_flags": ("--keep-duplicates",),
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.min_chars < 0 or self.max_chars < self.min_chars:

@@ -1,74 +1,81 @@
-"""The settings of a pretraining run, and their command-line flags.
+"""The settings of a pretraining run.
 
 Kept apart from :mod:`lmlm.train.pretrain` so that the ``lmlm`` command and ``--help`` work
-without importing torch. Every field's ``help`` becomes its flag's help text.
+without importing torch. ``lmlm train pretrain`` and ``python -m lmlm.train.pretrain_cli`` make one
+flag per field with :func:`lmlm.cli.common.add_dataclass_arguments` (``out_dir`` is ``--out-dir`` or
+``--out``); a field's ``help`` is its flag's help text.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
 from lmlm.train.presets import PRESETS
 
-MODES = ("lmlm", "standard")
-PRECISIONS = ("auto", "fp32", "bf16")
+Mode = Literal["lmlm", "standard"]
+Precision = Literal["auto", "fp32", "bf16"]
+MODES: tuple[str, ...] = get_args(Mode)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
-def _help(text: str) -> dict:
-    return {"help": text}
-
-
-@dataclass
+@dataclass(frozen=True)
 class PretrainArgs:
     """One pretraining run. Validated on construction; messages name the flag and the bad value."""
 
-    out_dir: str = field(metadata=_help("output directory: checkpoints, final/, log.json, loss.png"))
+    out_dir: str = field(
+        metadata={"help": "output directory: checkpoints, final/, log.json, loss.png", "flags": ("--out",)}
+    )
     tokenizer: str = field(
-        default="", metadata=_help("tokenizer directory (default: the --init-from model's tokenizer)")
+        default="", metadata={"help": "tokenizer directory (default: the --init-from model's tokenizer)"}
     )
     data: str = field(
-        default="", metadata=_help("training documents: paper JSON, JSONL or a `lmlm data world` directory")
+        default="",
+        metadata={"help": "training documents: paper JSON, JSONL or a `lmlm data world` directory"},
     )
     eval_data: str = field(
-        default="", metadata=_help("held-out documents (default: --eval-fraction of --data)")
+        default="", metadata={"help": "held-out documents (default: --eval-fraction of --data)"}
     )
     eval_fraction: float = field(
-        default=0.05, metadata=_help("share of --data held out for eval when --eval-data is not given")
+        default=0.05, metadata={"help": "share of --data held out for eval when --eval-data is not given"}
     )
-    preset: str = field(default="tiny-2m", metadata=_help(f"architecture: {', '.join(PRESETS)}"))
+    preset: str = field(
+        default="tiny-2m", metadata={"help": "architecture (`lmlm train presets`)", "choices": tuple(PRESETS)}
+    )
     init_from: str = field(
-        default="", metadata=_help("start from this saved model directory instead of a fresh --preset")
+        default="", metadata={"help": "start from this saved model directory instead of a fresh --preset"}
     )
-    mode: str = field(
+    mode: Mode = field(
         default="lmlm",
-        metadata=_help("lmlm: train on lookups, values masked; standard: lookups removed, all tokens"),
+        metadata={"help": "lmlm: train on lookups, values masked; standard: lookups removed, all tokens"},
     )
-    epochs: float = field(default=1.0, metadata=_help("passes over the training blocks (may be fractional)"))
-    max_steps: int = field(default=0, metadata=_help("optimizer steps; overrides --epochs when > 0"))
-    batch_size: int = field(default=16, metadata=_help("blocks per micro-batch per device"))
-    grad_accum: int = field(default=1, metadata=_help("micro-batches per optimizer step"))
-    block_size: int = field(default=256, metadata=_help("tokens per block (the paper: 1024)"))
-    lr: float = field(default=5e-4, metadata=_help("peak learning rate (AdamW)"))
-    min_lr_ratio: float = field(default=0.1, metadata=_help("the cosine decays to lr * this"))
+    epochs: float = field(
+        default=1.0, metadata={"help": "passes over the training blocks (may be fractional)"}
+    )
+    max_steps: int = field(default=0, metadata={"help": "optimizer steps; overrides --epochs when > 0"})
+    batch_size: int = field(default=16, metadata={"help": "blocks per micro-batch per device"})
+    grad_accum: int = field(default=1, metadata={"help": "micro-batches per optimizer step"})
+    block_size: int = field(default=256, metadata={"help": "tokens per block (the paper: 1024)"})
+    lr: float = field(default=5e-4, metadata={"help": "peak learning rate (AdamW)"})
+    min_lr_ratio: float = field(default=0.1, metadata={"help": "the cosine decays to lr * this"})
     warmup: float = field(
-        default=0.05, metadata=_help("warmup: a fraction of the steps if < 1, else a number of steps")
+        default=0.05, metadata={"help": "warmup: a fraction of the steps if < 1, else a number of steps"}
     )
-    weight_decay: float = field(default=0.1, metadata=_help("AdamW weight decay (matrices only)"))
-    max_grad_norm: float = field(default=1.0, metadata=_help("gradient clipping norm; 0 turns it off"))
-    eval_every: int = field(default=0, metadata=_help("steps between eval passes; 0: only at the end"))
-    save_every: int = field(default=0, metadata=_help("steps between checkpoints; 0: only at the end"))
-    keep_checkpoints: int = field(default=2, metadata=_help("checkpoints kept (older ones deleted)"))
-    log_every: int = field(default=10, metadata=_help("steps between reading the loss off the device"))
-    seed: int = field(default=0, metadata=_help("seed for initialisation and data order"))
-    precision: str = field(
-        default="auto", metadata=_help("auto (bf16 on a CUDA GPU that has it, else fp32), fp32 or bf16")
+    weight_decay: float = field(default=0.1, metadata={"help": "AdamW weight decay (matrices only)"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm; 0 turns it off"})
+    eval_every: int = field(default=0, metadata={"help": "steps between eval passes; 0: only at the end"})
+    save_every: int = field(default=0, metadata={"help": "steps between checkpoints; 0: only at the end"})
+    keep_checkpoints: int = field(default=2, metadata={"help": "checkpoints kept (older ones deleted)"})
+    log_every: int = field(default=10, metadata={"help": "steps between reading the loss off the device"})
+    seed: int = field(default=0, metadata={"help": "seed for initialisation and data order"})
+    precision: Precision = field(
+        default="auto", metadata={"help": "auto (bf16 on a CUDA GPU that has it, else fp32), fp32 or bf16"}
     )
     gradient_checkpointing: bool = field(
-        default=False, metadata=_help("recompute activations in backward (less memory, ~30% slower)")
+        default=False, metadata={"help": "recompute activations in backward (less memory, ~30% slower)"}
     )
-    resume: bool = field(default=False, metadata=_help("continue from the latest checkpoint in --out-dir"))
+    resume: bool = field(default=False, metadata={"help": "continue from the latest checkpoint in --out-dir"})
 
     def __post_init__(self) -> None:
         _check(bool(self.out_dir), "--out", self.out_dir, "is required")
@@ -109,23 +116,3 @@ class PretrainArgs:
 def _check(ok: bool, flag: str, value, problem: str) -> None:
     if not ok:
         raise ValueError(f"{flag} {problem}, got {value!r}")
-
-
-def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per :class:`PretrainArgs` field (``--out-dir`` for ``out_dir``), help from the field."""
-    for f in fields(PretrainArgs):
-        flags = ["--out", "--out-dir"] if f.name == "out_dir" else ["--" + f.name.replace("_", "-")]
-        if f.type == "bool":
-            parser.add_argument(*flags, action="store_true", help=f.metadata["help"])
-            continue
-        if f.name == "out_dir":
-            parser.add_argument(*flags, dest="out_dir", required=True, help=f.metadata["help"])
-            continue
-        kind = {"int": int, "float": float}.get(str(f.type), str)
-        choices = {"mode": MODES, "precision": PRECISIONS, "preset": tuple(PRESETS)}.get(f.name)
-        help_text = f.metadata["help"] + (f" (default: {f.default!r})" if f.default != "" else "")
-        parser.add_argument(*flags, type=kind, default=f.default, choices=choices, help=help_text)
-
-
-def args_from_namespace(ns: argparse.Namespace) -> PretrainArgs:
-    return PretrainArgs(**{f.name: getattr(ns, f.name) for f in fields(PretrainArgs)})

@@ -1,6 +1,7 @@
 """``python -m lmlm.train.pretrain_cli``: pretraining as a module, for ``accelerate launch``.
 
-Same flags as ``lmlm train pretrain``::
+Same flags as ``lmlm train pretrain`` (one per :class:`~lmlm.train.pretrain_args.PretrainArgs`
+field)::
 
     accelerate launch --config_file train/configs/accelerate_multi_gpu.yaml \\
         -m lmlm.train.pretrain_cli --data DATA --tokenizer TOK --out runs/lmlm-176m \\
@@ -10,30 +11,36 @@ Same flags as ``lmlm train pretrain``::
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
 from collections.abc import Sequence
 
-from lmlm.train.pretrain_args import add_pretrain_arguments, args_from_namespace
+from lmlm.cli.common import (
+    add_dataclass_arguments,
+    add_log_level_flag,
+    add_output_flags,
+    configure_logging,
+    dataclass_from_args,
+    emit,
+)
+from lmlm.train.pretrain_args import PretrainArgs
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lmlm.train.pretrain_cli", description="Pretrain an LMLM or a standard baseline."
     )
-    add_pretrain_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--log-level", default="INFO", help="logging level (DEBUG, INFO, WARNING, ...)")
+    add_dataclass_arguments(parser, PretrainArgs)
+    add_output_flags(parser, top=True)
+    add_log_level_flag(parser, default="INFO")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
-    logging.basicConfig(level=ns.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(ns.log_level)
     try:
-        args = args_from_namespace(ns)
+        args = dataclass_from_args(PretrainArgs, ns)
     except ValueError as e:
         parser.error(str(e))
     from accelerate import PartialState
@@ -42,8 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     result = pretrain(args, show_progress=not ns.json)
     if PartialState().is_main_process:
-        summary = result.to_dict()
-        print(json.dumps(summary) if ns.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
+        emit(ns, result.to_dict())
     return 0
 
 

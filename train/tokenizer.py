@@ -26,6 +26,7 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 from lmlm.kg.syntax import LOOKUP_TOKENS
+from lmlm.model.lookup_state import LookupTokenIds
 
 logger = logging.getLogger(__name__)
 
@@ -144,12 +145,6 @@ def resize_embeddings(model, vocab_size: int) -> int:
 
 
 def lookup_token_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
-    """``{token: id}`` for the four lookup tokens; ValueError if the tokenizer lacks one."""
-    vocab = tokenizer.get_vocab()
-    missing = [t for t in LOOKUP_TOKENS if t not in vocab]
-    if missing:
-        raise ValueError(
-            f"tokenizer lacks the lookup tokens {missing}: build one with `lmlm train tokenizer` "
-            "or add them with `lmlm train tokenizer --extend BASE`"
-        )
-    return {t: vocab[t] for t in LOOKUP_TOKENS}
+    """``{token: id}`` for the four lookup tokens (:class:`lmlm.model.lookup_state.LookupTokenIds`);
+    ValueError naming the missing tokens."""
+    return LookupTokenIds.from_tokenizer(tokenizer).by_token()

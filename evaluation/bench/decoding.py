@@ -16,24 +16,60 @@ queries and injected values) of:
 A random-weight model writes no lookups, so the 50M model is *scripted*: at every step the
 token the demo LMLM chose for that prompt is forced (a logits hook on top of the full forward
 pass), so it does the demo model's lookups at the demo model's places. The resolver is the real
-one over the demo store; the share of time spent in it is reported. It also checks that ours and
-the reference wrote the same text. Writes ``decoding.json`` under ``--out``.
+one over the demo store; the share of time spent in it is reported. The resolver keeps no answers
+and the embedder no query vectors between lookups (both caches off), so each run pays for its own
+lookups rather than reusing those of the run before it. It also checks that ours and the reference
+wrote the same text. Writes ``decoding.json`` under ``--out``.
+
+``--model``, ``--store`` and ``--prompts`` default to the demo's (``lmlm demo`` builds it under
+``$LMLM_HOME/demo``); a path that does not exist is an error naming its flag.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessor
 
+from lmlm.api import load_lmlm
 from lmlm.kg import KnowledgeGraph
+from lmlm.kg.embedding import Embedder
 from lmlm.kg.knowledge_graph import lmlm_home
-from lmlm.model import LMLM, DecodingArgs, LookupDecoder
+from lmlm.model import DecodingArgs, LookupDecoder
 from lmlm.model.reference import reference_generate
+
+from ..entry_point import parse_script_args, write_json
+
+
+@dataclass(frozen=True)
+class DecodingBenchArgs:
+    model: str = field(metadata={"help": "the LMLM: a model directory or hub name"})
+    store: str = field(metadata={"help": "the knowledge store: a directory or bolt:// URI"})
+    prompts: str = field(metadata={"help": "prompts JSONL (a world's prompts.jsonl)"})
+    tokens: int = field(default=256, metadata={"help": "text tokens per output"})
+    batch: int = field(default=16, metadata={"help": "prompts decoded together"})
+    big_hidden: int = field(default=512, metadata={"help": "hidden size of the random-weight Llama"})
+    big_layers: int = field(default=12, metadata={"help": "layers of the random-weight Llama"})
+    skip_big: bool = field(default=False, metadata={"help": "leave out the random-weight Llama"})
+    out: str = field(default="bench-results", metadata={"help": "output directory"})
+
+    def __post_init__(self) -> None:
+        for name in ("tokens", "batch", "big_hidden", "big_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.big_hidden % 64:
+            raise ValueError(f"--big-hidden must be a multiple of 64 (heads of 64), got {self.big_hidden}")
+        if not Path(self.prompts).is_file():
+            raise ValueError(f"--prompts {self.prompts}: no such file")
+        if "://" not in self.store and not Path(self.store).is_dir():
+            raise ValueError(f"--store {self.store}: no such directory")
+        local = Path(self.model).is_absolute() or self.model.startswith((".", "~"))
+        if local and not Path(self.model).expanduser().is_dir():
+            raise ValueError(f"--model {self.model}: no such directory")
 
 
 class TimedResolver:
@@ -50,9 +86,6 @@ class TimedResolver:
             self.seconds += time.perf_counter() - start
             self.calls += 1
             self.queries += len(lookups)
-
-    def with_fallback(self, policy):
-        return self
 
 
 class Script(LogitsProcessor):
@@ -187,31 +220,20 @@ def _big_model(vocab: int, hidden: int, layers: int) -> LlamaForCausalLM:
     return LlamaForCausalLM(config).eval()
 
 
-def main(argv=None) -> int:
-    demo = lmlm_home() / "demo"
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=str(demo / "models" / "lmlm"))
-    parser.add_argument("--store", default=str(demo / "kg"))
-    parser.add_argument("--prompts", default=str(demo / "world" / "prompts.jsonl"))
-    parser.add_argument("--tokens", type=int, default=256, help="text tokens per output")
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--big-hidden", type=int, default=512)
-    parser.add_argument("--big-layers", type=int, default=12)
-    parser.add_argument("--skip-big", action="store_true")
-    parser.add_argument("--out", default="bench-results")
-    args = parser.parse_args(argv)
-
+def run(args: DecodingBenchArgs) -> dict:
+    """The measurements of each model, as written to JSON."""
     records = [json.loads(line) for line in Path(args.prompts).read_text().splitlines()]
     prompts = [r["prompt"] for r in records if not r.get("relation")][: args.batch]
     prompts += [r["prompt"] for r in records if r.get("relation")][: args.batch - len(prompts)]
     decoding = DecodingArgs(max_new_tokens=args.tokens, ignore_eos=True)
     results = []
-    with KnowledgeGraph.open(args.store) as kg:
-        resolver = kg.resolver()
+    # Both caches off: each run resolves (and encodes) its own lookups.
+    with KnowledgeGraph.open(args.store, embedder=Embedder(recent_queries=0)) as kg:
+        resolver = kg.resolver(cache_size=0)
         # Warm-up outside the timings: the fuzzy index and the embedding model load on the first
         # exact miss (seconds, once per process), and the first forward passes allocate.
         resolver.resolve("no such entity", "no such relation")
-        model = LMLM.from_pretrained(args.model, lookup_fn=resolver)
+        model = load_lmlm(args.model, lookup_fn=resolver)
         LookupDecoder(model, model.lmlm_tokenizer, resolver, DecodingArgs(max_new_tokens=8)).generate(
             prompts[:2]
         )
@@ -234,15 +256,29 @@ def main(argv=None) -> int:
                     script,
                 )
             )
-    _print(results, args.tokens)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "decoding.json").write_text(json.dumps({"tokens": args.tokens, "results": results}, indent=2))
-    print(f"\nwrote {out / 'decoding.json'}")
+        caches = {
+            "resolver_cache": resolver.config.cache_size,
+            "recent_query_cache": kg.embedder.recent_queries,
+        }
+    return {"tokens": args.tokens, **caches, "results": results}
+
+
+def main(argv=None) -> int:
+    demo = lmlm_home() / "demo"
+    defaults = {
+        "model": str(demo / "models" / "lmlm"),
+        "store": str(demo / "kg"),
+        "prompts": str(demo / "world" / "prompts.jsonl"),
+    }
+    args = parse_script_args(DecodingBenchArgs, argv, __doc__, defaults=defaults)
+    report = run(args)
+    _print(report["results"], args.tokens)
+    print(f"\nwrote {write_json(Path(args.out) / 'decoding.json', report)}")
     return 0
 
 
 def _print(results, tokens: int) -> None:
+    print("resolver answer cache and embedder query cache off: every run resolves its own lookups")
     for r in results:
         print(
             f"\n{r['model']} ({r['parameters'] / 1e6:.1f}M parameters), {tokens} text tokens per output, "

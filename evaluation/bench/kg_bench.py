@@ -1,31 +1,94 @@
 """Knowledge-graph benchmark on generated triples: stores, exact lookups, fuzzy lookups, the index.
 
-    python -m lmlm.evaluation.bench.kg_bench --facts 100000 [--neo4j bolt://...] [--out results/bench/kg.json]
+    python -m lmlm.evaluation.bench.kg_bench --facts 100000 [--neo4j bolt://... [--force]] [--out results/bench/kg.json]
 
 Prints a table and writes JSON. Every speed figure comes with a baseline measured in the same run:
 bulk import against one-edit-at-a-time `set_fact`, batched lookups against single lookups, fuzzy
 lookups against the exact path, the compressed index against flat (size and recall@1), and index
 build against plain sentence-transformers encoding. Targets (the issue's, for this 2-core machine)
 are printed beside the figures.
+
+The embedded store lives in a temporary directory. Neo4j is benchmarked only when ``--neo4j`` names
+it (never from ``$NEO4J_URI``): the benchmark clears that database, before and after, so it refuses a
+database that holds any facts, aliases or changes unless ``--force`` is given. Fuzzy lookups encode
+every query (the embedder's recent-query cache is off, and so is the resolver's answer cache);
+relations are reworded by :func:`lmlm.evaluation.perturbations.reword`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import random
+import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from tqdm import tqdm
 
+from lmlm.kg.embedding import Embedder
 from lmlm.kg.facts import Triple
 from lmlm.kg.knowledge_graph import KnowledgeGraph, open_store
+from lmlm.kg.store import KnowledgeStore
 from lmlm.train.world import WorldConfig, generate_world
 
+from ..entry_point import parse_script_args, write_json
+from ..perturbations import reword
+
 PEOPLE_PER_FACT = 1 / 6.3  # a generated person has about 6.3 facts (places and organisations add a few)
+
+
+@dataclass(frozen=True)
+class KgBenchArgs:
+    facts: int = field(default=100_000, metadata={"help": "generated facts to import"})
+    fuzzy_facts: int | None = field(
+        default=None, metadata={"help": "facts in the fuzzy index (default: --facts)"}
+    )
+    index_kind: Literal["auto", "flat", "compressed", "ivfrabitq"] = field(
+        default="auto", metadata={"help": "fuzzy index kind for the resolver run"}
+    )
+    queries: int = field(default=200, metadata={"help": "fuzzy queries timed one by one"})
+    neo4j: str | None = field(
+        default=None,
+        metadata={
+            "help": "a Neo4j URI to benchmark as well (never taken from $NEO4J_URI); THE DATABASE IS "
+            "CLEARED, so it must be empty unless --force"
+        },
+    )
+    force: bool = field(default=False, metadata={"help": "clear the --neo4j database even if it holds data"})
+    skip_fuzzy: bool = field(default=False, metadata={"help": "leave out the fuzzy index and lookups"})
+    seed: int = field(default=0, metadata={"help": "random seed for the world and the queries"})
+    out: str = field(default="results/bench/kg.json", metadata={"help": "JSON output file"})
+
+    def __post_init__(self) -> None:
+        for name in ("facts", "queries"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
+        if self.fuzzy_facts is not None and self.fuzzy_facts < 1:
+            raise ValueError(f"--fuzzy-facts must be >= 1, got {self.fuzzy_facts}")
+        if self.force and not self.neo4j:
+            raise ValueError("--force only applies with --neo4j")
+
+
+class DatabaseNotEmptyError(Exception):
+    """The ``--neo4j`` database holds data and ``--force`` was not given."""
+
+
+def open_target_neo4j(uri: str, force: bool) -> KnowledgeStore:
+    """The Neo4j store the benchmark may clear: empty, or ``force``. Raises DatabaseNotEmptyError
+    (naming ``--neo4j``) for a database with data, and leaves it as it is."""
+    store = open_store(uri)
+    stats = store.stats()
+    held = {"facts": stats.facts, "aliases": stats.aliases, "changes": stats.changes}
+    if any(held.values()) and not force:
+        store.close()
+        counts = ", ".join(f"{n:,} {what}" for what, n in held.items())
+        raise DatabaseNotEmptyError(
+            f"--neo4j {uri}: the database holds {counts}, and the benchmark clears it; nothing was "
+            "changed. Point --neo4j at an empty database, or pass --force to clear this one"
+        )
+    return store
 
 
 def world_triples(n_facts: int, seed: int) -> list[Triple]:
@@ -75,34 +138,20 @@ def bench_store(store, triples: list[Triple], rng: random.Random, n_queries: int
     }
 
 
-def reworded(relation: str) -> str:
-    return {
-        "Place of birth": "birthplace",
-        "Date of birth": "born on",
-        "Occupation": "profession",
-        "Employer": "employed by",
-        "Educated at": "studied at",
-        "Award received": "prize won",
-        "Country": "nation",
-        "Location": "located in",
-        "Founded": "year founded",
-    }.get(relation, relation.lower())
-
-
 def bench_fuzzy(kg: KnowledgeGraph, triples: list[Triple], rng: random.Random, n_queries: int) -> dict:
     start = time.perf_counter()
-    keys = kg.build_index(rebuild=True, show_progress=True)
+    keys = kg.build_fuzzy_index(rebuild=True, show_progress=True)
     build_s = time.perf_counter() - start
-    index = kg.index()
+    index = kg.fuzzy_index
     sample = rng.sample(triples, min(n_queries, len(triples)))
     out = {"keys": keys, "index_build_s": round(build_s, 1), "index_build_keys_per_s": round(keys / build_s)}
     for mode in ("structured", "flat"):
-        resolver = kg.resolver(mode=mode)
+        resolver = kg.resolver(mode=mode, cache_size=0)  # time the lookup, not a remembered answer
+        out["resolver_cache"] = resolver.config.cache_size
         latencies, correct = [], 0
         for t in sample:
-            resolver.clear_cache()  # measure the lookup, not the cache
             start = time.perf_counter()
-            res = resolver.resolve(t.entity, reworded(t.relation))
+            res = resolver.resolve(t.entity, reword(t.relation) or t.relation.lower())
             latencies.append((time.perf_counter() - start) * 1000)
             correct += res.value is not None and res.relation == t.relation and res.entity == t.entity
         out[mode] = {
@@ -115,56 +164,55 @@ def bench_fuzzy(kg: KnowledgeGraph, triples: list[Triple], rng: random.Random, n
     for t in sample:
         enc.encode([t.entity])
     out["single_encode_ms"] = round((time.perf_counter() - start) * 1000 / len(sample), 2)
+    out["recent_query_cache"] = enc.recent_queries
     out["index_bytes_per_key"] = round(index.bytes_per_key(), 1)
     return out
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--facts", type=int, default=100_000, help="generated facts to import")
-    parser.add_argument(
-        "--fuzzy-facts", type=int, default=None, help="facts in the fuzzy index (default: --facts)"
-    )
-    parser.add_argument("--index-kind", default="auto", help="fuzzy index kind for the resolver run")
-    parser.add_argument("--queries", type=int, default=200, help="fuzzy queries timed one by one")
-    parser.add_argument(
-        "--neo4j",
-        default=os.environ.get("NEO4J_URI"),
-        help="Neo4j URI (default $NEO4J_URI); THE DATABASE IS CLEARED",
-    )
-    parser.add_argument("--skip-fuzzy", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="results/bench/kg.json")
-    args = parser.parse_args(argv)
-
+def run(args: KgBenchArgs) -> dict:
+    """The results of every part of the benchmark, as written to JSON."""
+    neo = open_target_neo4j(args.neo4j, args.force) if args.neo4j else None  # refuse before any work
     rng = random.Random(args.seed)
     triples = world_triples(args.facts, args.seed)
-    results: dict = {"facts_requested": args.facts, "generated_facts": len(triples)}
+    results: dict = {"args": asdict(args), "facts_requested": args.facts, "generated_facts": len(triples)}
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp) / "kg")
         results["embedded"] = bench_store(store, triples, rng, 20_000)
-        if args.neo4j:
-            neo = open_store(args.neo4j)
-            results["neo4j"] = bench_store(neo, triples, rng, 20_000)
-            neo.clear()
-            neo.close()
+        if neo is not None:
+            try:
+                results["neo4j"] = bench_store(neo, triples, rng, 20_000)
+                neo.clear()
+            finally:
+                neo.close()
         if not args.skip_fuzzy:
             n = args.fuzzy_facts or len(triples)
             store.clear()
             store.import_triples(triples[:n])
-            kg = KnowledgeGraph(store, index_dir=Path(tmp) / "fuzzy", index_kind=args.index_kind)
+            # Every query encoded, as a first lookup is: no vectors kept from earlier queries.
+            kg = KnowledgeGraph(
+                store,
+                index_dir=Path(tmp) / "fuzzy",
+                index_kind=args.index_kind,
+                embedder=Embedder(recent_queries=0),
+            )
             results["fuzzy"] = {
                 "facts": n,
                 "kind": args.index_kind,
                 **bench_fuzzy(kg, triples[:n], rng, args.queries),
             }
         store.close()
+    return results
+
+
+def main(argv=None) -> int:
+    args = parse_script_args(KgBenchArgs, argv, __doc__)
+    try:
+        results = run(args)
+    except DatabaseNotEmptyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print_table(results)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {write_json(args.out, results)}")
     return 0
 
 
@@ -193,7 +241,7 @@ def print_table(results: dict) -> None:
         print(
             f"\nfuzzy index ({fz['kind']}, {fz['keys']:,} keys): build {fz['index_build_keys_per_s']:,} keys/s "
             f"(target 1,500: {fz['index_build_keys_per_s'] / 1500:.2f}x), {fz['index_bytes_per_key']} bytes/key, "
-            f"single encode {fz['single_encode_ms']} ms"
+            f"single encode {fz['single_encode_ms']} ms; every query encoded (recent-query cache off)"
         )
         for mode in ("structured", "flat"):
             m = fz[mode]

@@ -20,13 +20,12 @@ world directory) or, by default, a small generated world. Prints a table and wri
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import platform
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +38,45 @@ from lmlm.train.pretrain import PretrainArgs, pretrain, token_loss_sum
 from lmlm.train.tokenizer import train_tokenizer
 from lmlm.train.world.data import WorldDataConfig, write_world
 
+from ..entry_point import parse_script_args, write_json
+
 logger = logging.getLogger(__name__)
 
 TARGET_RATIO = 0.9
+
+
+@dataclass(frozen=True)
+class ThroughputArgs:
+    data: str | None = field(
+        default=None,
+        metadata={
+            "help": "documents: paper JSON, JSONL or a world directory (default: a generated world of "
+            "120 people)"
+        },
+    )
+    max_docs: int = field(default=400, metadata={"help": "use at most N documents (0: all)"})
+    out: str = field(default="results/bench/train_throughput.json", metadata={"help": "JSON output file"})
+    preset: str = field(default="tiny-2m", metadata={"help": "model preset (lmlm.train.presets)"})
+    vocab_size: int = field(default=2048, metadata={"help": "BPE vocabulary of the tokenizer trained here"})
+    block_size: int = field(default=256, metadata={"help": "tokens per sequence"})
+    batch_size: int = field(default=8, metadata={"help": "sequences per step"})
+    steps: int = field(default=16, metadata={"help": "optimizer steps per side (step) and per run"})
+    warmup_steps: int = field(default=2, metadata={"help": "step: untimed steps per side first"})
+    rounds: int = field(default=3, metadata={"help": "encode: best of N"})
+    pretrain_runs: int = field(default=2, metadata={"help": "pretrain: runs per mode (best counts)"})
+    seed: int = field(default=0, metadata={"help": "random seed"})
+    skip_pretrain: bool = field(default=False, metadata={"help": "leave out the whole-loop comparison"})
+
+    def __post_init__(self) -> None:
+        for name in ("block_size", "batch_size", "steps", "rounds", "pretrain_runs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.steps <= self.warmup_steps:
+            raise ValueError(f"--steps ({self.steps}) must exceed --warmup-steps ({self.warmup_steps})")
+        if self.max_docs < 0:
+            raise ValueError(f"--max-docs must be >= 0, got {self.max_docs}")
+        if self.data is not None and not Path(self.data).exists():
+            raise ValueError(f"--data {self.data}: no such file or directory")
 
 
 @dataclass(frozen=True)
@@ -84,7 +119,7 @@ def bench_encode(texts: list[str], tokenizer, block_size: int, rounds: int) -> R
     return Row("encode", tokens["lmlm"] / best["lmlm"], tokens["standard"] / best["standard"], detail)
 
 
-def bench_step(args: argparse.Namespace, texts: list[str], tokenizer, device: torch.device) -> Row:
+def bench_step(args: ThroughputArgs, texts: list[str], tokenizer, device: torch.device) -> Row:
     """Optimizer steps on the same blocks with masked labels and with plain labels.
 
     The two alternate step by step (ABBA order); each side's rate is its median step time, so a
@@ -138,7 +173,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def bench_pretrain(args: argparse.Namespace, docs: list[Document], tokenizer_dir: Path, work: Path) -> Row:
+def bench_pretrain(args: ThroughputArgs, docs: list[Document], tokenizer_dir: Path, work: Path) -> Row:
     """The full pretraining loop, lmlm mode against standard mode, runs in ABBA order.
 
     Each run logs every step; its rate is the median of its steps' tokens/s (the first
@@ -166,7 +201,7 @@ def bench_pretrain(args: argparse.Namespace, docs: list[Document], tokenizer_dir
     return Row("pretrain", max(speed["lmlm"]), max(speed["standard"]), detail)
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: ThroughputArgs) -> dict:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     with tempfile.TemporaryDirectory(prefix="lmlm-throughput-") as tmp:
         work = Path(tmp)
@@ -182,7 +217,7 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "benchmark": "train_throughput",
         "target_ratio": TARGET_RATIO,
-        "settings": {k: v for k, v in vars(args).items() if k != "out"} | {"documents": len(docs)},
+        "settings": {k: v for k, v in asdict(args).items() if k != "out"} | {"documents": len(docs)},
         "environment": {
             "device": str(device),
             "torch": torch.__version__,
@@ -204,34 +239,11 @@ def print_table(result: dict) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default=None, help="documents (default: a generated world of 120 people)")
-    parser.add_argument("--max-docs", type=int, default=400, help="use at most N documents (0: all)")
-    parser.add_argument("--out", type=Path, default=Path("results/bench/train_throughput.json"))
-    parser.add_argument("--preset", default="tiny-2m", help="model preset (lmlm.train.presets)")
-    parser.add_argument("--vocab-size", type=int, default=2048)
-    parser.add_argument("--block-size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=16, help="optimizer steps per side (step) and per run")
-    parser.add_argument("--warmup-steps", type=int, default=2, help="step: untimed steps per side first")
-    parser.add_argument("--rounds", type=int, default=3, help="encode: best of N")
-    parser.add_argument("--pretrain-runs", type=int, default=2, help="pretrain: runs per mode (best counts)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-pretrain", action="store_true", help="leave out the whole-loop comparison")
-    args = parser.parse_args(argv)
-    for flag in ("block_size", "batch_size", "steps", "rounds", "pretrain_runs"):
-        if getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
-    if args.steps <= args.warmup_steps:
-        parser.error(f"--steps ({args.steps}) must exceed --warmup-steps ({args.warmup_steps})")
+    args = parse_script_args(ThroughputArgs, argv, __doc__)
     logging.basicConfig(level=logging.WARNING)
     result = run(args)
     print_table(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {write_json(args.out, result)}")
     return 0
 
 

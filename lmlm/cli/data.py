@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from lmlm.cli.common import add_output_flags, print_json
+from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass_from_args, emit
 
 
 def register(groups) -> None:
@@ -31,25 +31,8 @@ def register(groups) -> None:
         "world", cmd_world, "write a generated world: biographies with lookups, triples, prompts, splits"
     )
     p.add_argument("--out", required=True, help="directory to create")
-    p.add_argument("--people", type=int, default=WorldDataConfig.people)
-    p.add_argument("--seed", type=int, default=WorldDataConfig.seed)
-    p.add_argument("--variants", type=int, default=WorldDataConfig.variants, help="biographies per person")
-    p.add_argument(
-        "--heldout",
-        type=float,
-        default=WorldDataConfig.heldout_fraction,
-        help="share of people with facts but no biography (prompts.jsonl asks about them)",
-    )
-    p.add_argument("--eval-people", type=int, default=0, help="people with eval biographies (0: a tenth)")
-    p.add_argument("--eval-variants", type=int, default=WorldDataConfig.eval_variants)
-    p.add_argument(
-        "--names",
-        choices=("syllables", "given"),
-        default=WorldDataConfig.names,
-        help="syllables: every name different; given: given + family names from fixed lists (the demo's)",
-    )
-    p.add_argument("--complete", action="store_true", help="every person has an award and each relative")
     p.add_argument("--force", action="store_true", help="replace an earlier world in --out")
+    add_dataclass_arguments(p, WorldDataConfig)
 
     def inputs(p: argparse.ArgumentParser) -> None:
         p.add_argument("input", help="paper JSON, JSONL, or a world directory")
@@ -64,41 +47,23 @@ def register(groups) -> None:
         "clean", cmd_clean, "filter documents and remove redundant lookups; prints what each filter did"
     )
     inputs(p)
-    defaults = CleanConfig()
-    for flag in ("min_chars", "max_chars"):
-        p.add_argument(f"--{flag.replace('_', '-')}", type=int, default=getattr(defaults, flag))
-    for flag in ("min_ratio", "max_ratio", "max_density"):
-        p.add_argument(f"--{flag.replace('_', '-')}", type=float, default=getattr(defaults, flag))
-    p.add_argument("--keep-redundant", action="store_true", help="keep lookups whose value is in their key")
-    p.add_argument("--keep-duplicates", action="store_true", help="keep documents whose raw text repeats")
+    add_dataclass_arguments(p, CleanConfig)
 
 
 def cmd_world(args) -> int:
     from lmlm.train.world.data import WorldDataConfig, write_world
 
-    config = WorldDataConfig(
-        people=args.people,
-        seed=args.seed,
-        variants=args.variants,
-        heldout_fraction=args.heldout,
-        eval_people=args.eval_people,
-        eval_variants=args.eval_variants,
-        names=args.names,
-        complete=args.complete,
-    )
-    manifest = write_world(args.out, config, overwrite=args.force, show_progress=not args.json)
-    if args.json:
-        print_json(manifest.to_dict())
-        return 0
-    m = manifest
-    print(f"wrote {m.out_dir} in {m.seconds:.1f} s")
-    print(f"  people            {m.people} ({m.heldout} held out: facts, no biography)")
-    print(f"  corpus/train      {m.train_documents} biographies, {m.train_lookups} lookups")
-    print(f"  corpus/eval       {m.eval_documents} biographies")
-    print(f"  triples           {m.triples}")
-    print(f"  prompts / qa / cloze  {m.prompts} / {m.qa} / {m.cloze}")
-    print(f"  forget splits     {', '.join(f'{k}: {v}' for k, v in m.forget.items())}")
-    print(f"Next: lmlm kg import {m.out_dir}/triples.jsonl")
+    config = dataclass_from_args(WorldDataConfig, args)
+    m = write_world(args.out, config, overwrite=args.force, show_progress=not args.json)
+    text = f"""wrote {m.out_dir} in {m.seconds:.1f} s
+  people            {m.people} ({m.heldout} held out: facts, no biography)
+  corpus/train      {m.train_documents} biographies, {m.train_lookups} lookups
+  corpus/eval       {m.eval_documents} biographies
+  triples           {m.triples}
+  prompts / qa / cloze  {m.prompts} / {m.qa} / {m.cloze}
+  forget splits     {", ".join(f"{k}: {v}" for k, v in m.forget.items())}
+Next: lmlm kg import {m.out_dir}/triples.jsonl"""
+    emit(args, m.to_dict(), text)
     return 0
 
 
@@ -134,35 +99,23 @@ def cmd_convert(args) -> int:
     written = write_documents(_progress(docs, args, "writing"), args.out, args.to)
     result = {"input_file": args.input, "output_file": args.out, "to": args.to, "written": written}
     result.update(_read_summary(report))
-    if args.json:
-        print_json(result)
-        return 0
-    print(f"wrote {written} documents ({args.to}) to {args.out}; {report.summary()}")
+    emit(args, result, f"wrote {written} documents ({args.to}) to {args.out}; {report.summary()}")
     return 0
 
 
 def cmd_clean(args) -> int:
     from lmlm.train.corpus import CleanConfig, clean_documents, write_documents
 
-    config = CleanConfig(
-        min_chars=args.min_chars,
-        max_chars=args.max_chars,
-        min_ratio=args.min_ratio,
-        max_ratio=args.max_ratio,
-        max_density=args.max_density,
-        drop_redundant=not args.keep_redundant,
-        dedupe=not args.keep_duplicates,
-    )
+    config = dataclass_from_args(CleanConfig, args)
     docs, read = _load(args)
     kept, report = clean_documents(_progress(docs, args, "cleaning"), config)
     written = write_documents(kept, args.out, args.to)
-    if args.json:
-        files = {"input_file": args.input, "output_file": args.out, "to": args.to, "written": written}
-        print_json({**files, **report.to_dict(), "read": _read_summary(read)})
-        return 0
-    print(f"kept {report.kept} of {report.input} documents; wrote {written} ({args.to}) to {args.out}")
-    for reason, count in report.dropped.items():
-        print(f"  dropped {reason:<12} {count}")
-    print(f"  redundant lookups removed {report.redundant_lookups_removed}; lookups kept {report.lookups}")
-    print(f"  reading: {read.summary()}")
+    files = {"input_file": args.input, "output_file": args.out, "to": args.to, "written": written}
+    lines = [f"kept {report.kept} of {report.input} documents; wrote {written} ({args.to}) to {args.out}"]
+    lines += [f"  dropped {reason:<12} {count}" for reason, count in report.dropped.items()]
+    lines += [
+        f"  redundant lookups removed {report.redundant_lookups_removed}; lookups kept {report.lookups}",
+        f"  reading: {read.summary()}",
+    ]
+    emit(args, {**files, **report.to_dict(), "read": _read_summary(read)}, "\n".join(lines))
     return 0

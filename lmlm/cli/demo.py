@@ -10,10 +10,9 @@ it, and the same prompts without lookups and from the Standard model (which make
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
-from lmlm.cli.common import add_output_flags, print_json
+from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass_from_args, emit
 
 
 def register(groups) -> None:
@@ -27,13 +26,7 @@ def register(groups) -> None:
         "action", nargs="?", choices=["run", "build"], default="run", help="run (default) or only build"
     )
     p.add_argument("--force", action="store_true", help="rebuild every stage")
-    for f in dataclasses.fields(DemoConfig):
-        p.add_argument(
-            "--" + f.name.replace("_", "-"),
-            type=type(f.default),
-            default=f.default,
-            help=f.metadata["help"],
-        )
+    add_dataclass_arguments(p, DemoConfig)
     add_output_flags(p, top=True)
     p.set_defaults(func=cmd_demo)
 
@@ -58,28 +51,22 @@ def cmd_demo(args) -> int:
     from lmlm.demo_build import DemoConfig, DemoPaths, build_demo
     from lmlm.kg.knowledge_graph import lmlm_home
 
-    config = DemoConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(DemoConfig)})
+    config = dataclass_from_args(DemoConfig, args)
     paths = DemoPaths(lmlm_home() / "demo")
     say = (lambda _msg: None) if args.json else print
     report = build_demo(paths.root, config, force=args.force, say=say, show_progress=not args.json)
     if args.action == "build":
-        if args.json:
-            print_json({"root": str(paths.root), "report": report})
-        else:
-            _print_report(paths, report)
+        emit(args, {"root": str(paths.root), "report": report}, _report_text(paths, report))
         return 0
     result = run_demo(paths, config)
-    if args.json:
-        print_json({"root": str(paths.root), "report": report, **result})
-    else:
-        _print_report(paths, report)
-        _print_run(result)
+    text = _report_text(paths, report) + "\n" + _run_text(result)
+    emit(args, {"root": str(paths.root), "report": report, **result}, text)
     return 0
 
 
-def _print_report(paths, report: dict) -> None:
+def _report_text(paths, report: dict) -> str:
     facts = report["facts"]
-    print(
+    return (
         f"\ndemo model ({paths.model('lmlm')}): on {report['prompts']} prompts about people it never saw, "
         f"{facts['exact_share']:.1%} of the {facts['stated']} facts it stated came through a lookup that "
         f"resolves exactly ({facts['lookups_per_output']} lookups per output)"
@@ -87,8 +74,8 @@ def _print_report(paths, report: dict) -> None:
 
 
 def run_demo(paths, config) -> dict:
+    from lmlm.api import load_lmlm
     from lmlm.kg import KnowledgeGraph
-    from lmlm.model import LMLM
 
     world = json.loads((paths.world / "world.json").read_text(encoding="utf-8"))
     prompts = [json.loads(line) for line in (paths.world / "prompts.jsonl").read_text().splitlines()]
@@ -106,13 +93,13 @@ def run_demo(paths, config) -> dict:
             }
             for (case, e, r), ans in zip(queries, answers)
         ]
-        model = LMLM.from_pretrained(paths.model("lmlm"), lookup_fn=resolver)
+        model = load_lmlm(paths.model("lmlm"), lookup_fn=resolver)
         opts = {"max_new_tokens": config.max_new_tokens}
         chosen = _pick_prompts(prompts)
         generated = model.generate_outputs([p["prompt"] for p in chosen], **opts)
         edit = _edit_and_forget(kg, model, chosen[0], opts, world)
         no_lookup = model.generate_outputs([chosen[0]["prompt"]], max_lookups=0, **opts)[0]
-        standard = LMLM.from_pretrained(paths.model("standard"))
+        standard = load_lmlm(paths.model("standard"))
         standard_out = standard.generate_outputs([chosen[0]["prompt"]], enable_lookup=False, **opts)[0]
     return {
         "lookups": lookups,
@@ -163,31 +150,39 @@ def _edit_and_forget(kg, model, prompt: dict, opts: dict, world: dict) -> dict:
     }
 
 
-def _show(label: str, out: dict) -> None:
-    print(f"\n{label}\n  {out['prompt']}{out['text']}")
+def _show(label: str, out: dict) -> list[str]:
+    lines = [f"\n{label}\n  {out['prompt']}{out['text']}"]
     for r in out["lookups"]:
         fact = f" fact {r['fact_id']}" if r["fact_id"] else ""
-        print(f"    [{r['path']} {r['score']:.2f}] {r['entity']} | {r['relation']} -> {r['value']}{fact}")
+        lines.append(
+            f"    [{r['path']} {r['score']:.2f}] {r['entity']} | {r['relation']} -> {r['value']}{fact}"
+        )
+    return lines
 
 
-def _print_run(result: dict) -> None:
-    print(f"\n1. Lookups through the resolver (store {result['store']})")
-    print(f"  {'case':<18} {'lookup':<52} {'answer':<28} path   score")
+def _run_text(result: dict) -> str:
+    lines = [f"\n1. Lookups through the resolver (store {result['store']})"]
+    lines.append(f"  {'case':<18} {'lookup':<52} {'answer':<28} path   score")
     for row in result["lookups"]:
         lookup = f"{row['entity']} | {row['relation']}"
         answer = row["value"] if row["value"] is not None else "-"
-        print(f"  {row['case']:<18} {lookup[:52]:<52} {answer[:28]:<28} {row['path']:<6} {row['score']:.2f}")
-    print("\n2. Generation: people the model never saw in training; every fact comes from the store")
+        lines.append(
+            f"  {row['case']:<18} {lookup[:52]:<52} {answer[:28]:<28} {row['path']:<6} {row['score']:.2f}"
+        )
+    lines.append("\n2. Generation: people the model never saw in training; every fact comes from the store")
     for out in result["generated"]:
-        _show("", out)
+        lines += _show("", out)
     edit = result["edit"]
-    print(
+    lines.append(
         f"\n3. Edit the store: {edit['entity']} | {edit['relation']} := {edit['new_value']}, then forget it"
     )
-    _show("after the edit (same model, no retraining):", edit["after_edit"])
-    _show("after forgetting the fact:", edit["after_forget"])
-    print("  (both changes undone: the store is as it was)")
-    print("\n4. The same prompt without lookups: the models write values from their weights")
-    _show("LMLM, lookups suppressed (max_lookups=0):", result["without_lookups"])
-    _show("Standard model (same size, trained on the same text without lookups):", result["standard"])
-    print(f"\nTry: lmlm generate 'PROMPT' --model {result['model']} --store {result['store']}")
+    lines += _show("after the edit (same model, no retraining):", edit["after_edit"])
+    lines += _show("after forgetting the fact:", edit["after_forget"])
+    lines.append("  (both changes undone: the store is as it was)")
+    lines.append("\n4. The same prompt without lookups: the models write values from their weights")
+    lines += _show("LMLM, lookups suppressed (max_lookups=0):", result["without_lookups"])
+    lines += _show(
+        "Standard model (same size, trained on the same text without lookups):", result["standard"]
+    )
+    lines.append(f"\nTry: lmlm generate 'PROMPT' --model {result['model']} --store {result['store']}")
+    return "\n".join(lines)

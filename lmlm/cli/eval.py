@@ -7,7 +7,6 @@ Each command builds its settings dataclass from its flags and calls the library 
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 from collections.abc import Callable
@@ -95,11 +94,8 @@ def register(groups) -> None:
     )
     p.add_argument("--config", default=None, help="JSON file of settings (the flags' names, with _)")
     p.add_argument("--quick", action="store_true", help="start from the small CI setting")
-    add_dataclass_arguments(p, UnlearnConfig, defaults={"out_dir": ""})
-    names = {f.name for f in fields(UnlearnConfig)}
-    for action in p._actions:  # unset flags stay out of the namespace: only flags given override the file
-        if action.dest in names:
-            action.default = argparse.SUPPRESS
+    # Flags not given stay out of the namespace: only flags given override the file.
+    add_dataclass_arguments(p, UnlearnConfig, only_given=True)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     add_output_flags(p)
     p.set_defaults(func=cmd_unlearn)

@@ -1,11 +1,21 @@
-"""``lmlm generate``: decode prompts with an LMLM, its lookups answered by a knowledge graph."""
+"""``lmlm generate``: decode prompts with an LMLM, its lookups answered by a knowledge graph.
+
+The decoding flags are :class:`lmlm.model.decoding_args.DecodingArgs`' fields (``--max-new-tokens``,
+``--sample``/``--do-sample``, ``--no-lookup``/``--no-enable-lookup``, ...; imported without torch);
+``--fallback`` is the resolver's miss policy (``ResolverConfig.fallback``).
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import json
 import sys
 from pathlib import Path
 
-from lmlm.cli.common import add_output_flags, print_json
+from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass_from_args, print_json
+from lmlm.kg.resolver import ResolverConfig
+from lmlm.model.decoding_args import DecodingArgs
 
 
 def register(groups) -> None:
@@ -17,29 +27,46 @@ def register(groups) -> None:
     p.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompts (or --prompts-file)")
     p.add_argument("--prompts-file", help="a text file with one prompt per line")
     p.add_argument("--model", default=None, help="model directory or hub name (default: the demo model)")
-    p.add_argument("--store", default=None, help="store directory or bolt:// URI (default: the demo store)")
     p.add_argument(
-        "--no-lookup", action="store_true", help="lookups disabled: the model writes its own values"
+        "--store",
+        default=None,
+        help="store directory or bolt:// URI (default: the demo store with the demo model, else "
+        "$LMLM_STORE or $LMLM_HOME/kg)",
     )
-    p.add_argument(
-        "--max-new-tokens", type=int, default=128, help="text tokens per prompt (lookups not counted)"
+    decoding = p.add_argument_group("decoding")
+    # logit_bias is a mapping or "paper": one flag that parses both (add_dataclass_arguments takes one type)
+    add_dataclass_arguments(decoding, DecodingArgs, exclude=("logit_bias",))
+    decoding.add_argument(
+        "--logit-bias",
+        type=_logit_bias,
+        default=None,
+        help=next(f for f in dataclasses.fields(DecodingArgs) if f.name == "logit_bias").metadata["help"],
     )
-    p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--repetition-penalty", type=float, default=1.0)
-    p.add_argument(
-        "--logit-bias", choices=["none", "paper"], default="none", help="paper: +4 opener, +2 others"
+    resolver = p.add_argument_group("resolver")  # the miss policy is the resolver's, not the decoder's
+    add_dataclass_arguments(
+        resolver,
+        ResolverConfig,
+        exclude=[f.name for f in dataclasses.fields(ResolverConfig) if f.name != "fallback"],
     )
-    p.add_argument("--max-lookups", type=int, default=None, help="lookups per prompt before plain text")
-    p.add_argument("--fallback", choices=["unknown", "top1"], default="unknown", help="what a miss inserts")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=16, help="prompts decoded together")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     p.add_argument("--stream", action="store_true", help="print text as it is written")
     p.add_argument("--raw", action="store_true", help="also print the text with its lookups inline")
     add_output_flags(p, top=True)
     p.set_defaults(func=cmd_generate)
+
+
+def _logit_bias(text: str):
+    """``--logit-bias``: ``paper``, ``none`` or a JSON map."""
+    if text in ("paper", "none"):
+        return None if text == "none" else text
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f'"paper", "none" or a JSON map {{token: bias}}, got {text!r}')
+    return value
 
 
 def _prompts(args) -> list[str]:
@@ -53,8 +80,9 @@ def _prompts(args) -> list[str]:
     return prompts
 
 
-def _defaults(args) -> tuple[str, str | None]:
-    from lmlm.kg.knowledge_graph import lmlm_home
+def _locations(args) -> tuple[str, str | None]:
+    """The model and the store (None with lookups off: no store is opened)."""
+    from lmlm.kg.knowledge_graph import default_store_location, lmlm_home
 
     model, store = args.model, args.store
     demo = lmlm_home() / "demo"
@@ -63,34 +91,28 @@ def _defaults(args) -> tuple[str, str | None]:
         if not (model / "config.json").exists():
             raise ValueError(f"no --model given and no demo model at {model}: run `lmlm demo build` first")
         store = store or str(demo / "kg")
-    return str(model), store
+    if not args.enable_lookup:
+        return str(model), None
+    return str(model), store or default_store_location()
 
 
 def cmd_generate(args) -> int:
     from lmlm.api import load_lmlm
 
     prompts = _prompts(args)
-    model_path, store = _defaults(args)
-    model = load_lmlm(model_path, store)
+    decoding = dataclass_from_args(DecodingArgs, args)
+    model_path, store = _locations(args)
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    resolver_config = ResolverConfig(fallback=args.fallback) if store else None
+    model = load_lmlm(model_path, store, resolver_config=resolver_config, device=args.device)
     try:
-        model.to(args.device)
-        options = dict(
-            max_new_tokens=args.max_new_tokens,
-            do_sample=args.sample,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            repetition_penalty=args.repetition_penalty,
-            logit_bias="paper" if args.logit_bias == "paper" else None,
-            enable_lookup=not args.no_lookup,
-            max_lookups=args.max_lookups,
-            fallback=args.fallback,
-            seed=args.seed,
-        )
         if args.stream and not args.json:
-            return _stream(model, prompts, options, args.raw)
-        outputs = model.generate_outputs(prompts, batch_size=args.batch_size, **options)
+            return _stream(model, prompts, decoding, args.raw)
+        outputs = model.generate_outputs(prompts, args=decoding, batch_size=args.batch_size)
     finally:
-        model.knowledge_graph.close()
+        if model.knowledge_graph is not None:
+            model.knowledge_graph.close()
     if args.json:
         print_json({"model": model_path, "store": store, "outputs": [o.to_dict() for o in outputs]})
         return 0
@@ -99,12 +121,12 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def _stream(model, prompts, options, raw: bool) -> int:
+def _stream(model, prompts, decoding: DecodingArgs, raw: bool) -> int:
     from lmlm.model import RowFinished, TextDelta
 
     for i, prompt in enumerate(prompts):
         print(prompt, end="", flush=True)
-        for event in model.stream_with_lookup(prompt, **options):
+        for event in model.stream_with_lookup(prompt, args=decoding):
             if isinstance(event, TextDelta):
                 print(event.text, end="", flush=True)
             elif isinstance(event, RowFinished):

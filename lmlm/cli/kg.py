@@ -3,6 +3,11 @@
 ``--store`` takes a directory (the embedded store) or a ``bolt://``/``neo4j://`` URI (Neo4j, with
 ``NEO4J_USER``/``NEO4J_PASSWORD`` from the environment); default ``$LMLM_STORE`` or
 ``$LMLM_HOME/kg``. Exact lookups never load the embedding model.
+
+Only ``import`` and ``set`` create a store that does not exist; every other command (the reads,
+and the edits that need facts to act on: forget, merge, undo, clear, index) refuses one with an error
+naming the path, so a mistyped ``--store`` is never an empty store that answers "miss". A store whose
+files cannot be written is read as usual; a command that would write to it says that it is read-only.
 """
 
 from __future__ import annotations
@@ -12,19 +17,24 @@ import json
 import sys
 from pathlib import Path
 
-from lmlm.cli.common import add_output_flags, print_json
+from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass_from_args, emit, print_json
 from lmlm.kg.formats import FORMATS
-from lmlm.kg.knowledge_graph import KnowledgeGraph, is_neo4j_uri
-from lmlm.kg.resolver import FALLBACKS, MODES, ResolverConfig
+from lmlm.kg.knowledge_graph import AUTO_COMPRESS_FACTS, INDEX_KINDS, KnowledgeGraph, is_neo4j_uri
+from lmlm.kg.resolver import ResolverConfig
 from lmlm.kg.store import Change
+from lmlm.kg.vector_index import COMPRESSED_KIND
+
+INDEX_KIND_HELP = (
+    f"kind of a newly built fuzzy index: auto (flat, exact search, below {AUTO_COMPRESS_FACTS:,} facts; "
+    f"the compressed {COMPRESSED_KIND} from there), flat, or {COMPRESSED_KIND} (alias compressed). "
+    "A saved index keeps its kind until `index --rebuild`"
+)
 
 
 def register(groups) -> None:
     kg = groups.add_parser("kg", help="the knowledge graph: import, look up, edit, forget, export")
     kg.add_argument("--store", default=None, help="store directory or bolt://, neo4j:// URI")
-    kg.add_argument(
-        "--index-kind", default="flat", help="fuzzy index kind: flat or a compressed kind (ivfpq)"
-    )
+    kg.add_argument("--index-kind", choices=INDEX_KINDS, default="auto", help=INDEX_KIND_HELP)
     add_output_flags(kg, top=True)
     commands = kg.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -47,12 +57,7 @@ def register(groups) -> None:
     p = command("lookup", cmd_lookup, "resolve ENTITY RELATION: exact, then fuzzy, then the fallback")
     p.add_argument("entity")
     p.add_argument("relation")
-    p.add_argument("--mode", choices=MODES, default="structured")
-    p.add_argument("--threshold", type=float, default=0.6, help="flat mode: cosine threshold")
-    p.add_argument("--entity-threshold", type=float, default=ResolverConfig.entity_threshold)
-    p.add_argument("--relation-threshold", type=float, default=ResolverConfig.relation_threshold)
-    p.add_argument("--fallback", choices=FALLBACKS, default="none")
-    p.add_argument("--no-fuzzy", action="store_true", help="exact match only")
+    add_dataclass_arguments(p, ResolverConfig, exclude=("cache_size",))
     p.add_argument("--all", action="store_true", help="list every stored value, newest first")
 
     p = command("set", cmd_set, "set ENTITY RELATION VALUE (replaces other values unless --add)")
@@ -117,15 +122,9 @@ def register(groups) -> None:
     p.add_argument("--yes", action="store_true")
 
 
-def open_graph(args) -> KnowledgeGraph:
-    return KnowledgeGraph.open(args.store, index_kind=args.index_kind)
-
-
-def emit(args, obj, text: str) -> None:
-    if args.json:
-        print_json(obj)
-    else:
-        print(text)
+def open_graph(args, *, create: bool = False) -> KnowledgeGraph:
+    """The graph of ``--store``; only the commands that may create a store pass ``create``."""
+    return KnowledgeGraph.open(args.store, create=create, index_kind=args.index_kind)
 
 
 def describe_change(change: Change) -> str:
@@ -136,16 +135,26 @@ def describe_change(change: Change) -> str:
     return "\n".join(lines)
 
 
+def describe_history_line(change: Change) -> str:
+    """One line of ``history``: id, op, summary, and whether it was undone or did not finish."""
+    line = f"{change.id:>6}  {change.op:<13} {change.summary}"
+    if not change.complete:
+        line += f"  [{change.progress_note()}; `undo {change.id}` removes it]"
+    return line + (f"  [undone by {change.undone_by}]" if change.undone_by else "")
+
+
 # ---------------------------------------------------------------- commands
 def cmd_import(args) -> int:
-    with open_graph(args) as kg:
+    with open_graph(args, create=True) as kg:
         results = kg.import_files(
             args.files, fmt=args.format, progress=not args.json, strict=not args.lenient
         )
         out = []
         for path, (report, problems) in zip(args.files, results):
             out.append({"file": path, **report.to_dict(), "problems": [p.describe() for p in problems]})
-            if not args.json:
+            if not args.json and report.change_id is None:
+                print(f"{path}: no facts in the file; nothing imported")
+            elif not args.json:
                 print(
                     f"{path}: {report.added} added, {report.duplicates} already stored, change {report.change_id}"
                 )
@@ -154,21 +163,14 @@ def cmd_import(args) -> int:
                 if len(problems) > 20:
                     print(f"  ... and {len(problems) - 20} more skipped calls", file=sys.stderr)
         if not args.no_index:
-            kg.build_index(show_progress=not args.json)
+            kg.build_fuzzy_index(show_progress=not args.json)
         if args.json:
             print_json(out)
     return 0
 
 
 def cmd_lookup(args) -> int:
-    config = ResolverConfig(
-        mode=args.mode,
-        threshold=args.threshold,
-        entity_threshold=args.entity_threshold,
-        relation_threshold=args.relation_threshold,
-        fallback=args.fallback,
-        fuzzy=not args.no_fuzzy,
-    )
+    config = dataclass_from_args(ResolverConfig, args)
     with open_graph(args) as kg:
         if args.all:
             facts = kg.store.lookup(args.entity, args.relation)
@@ -189,7 +191,7 @@ def cmd_lookup(args) -> int:
 
 
 def cmd_set(args) -> int:
-    with open_graph(args) as kg:
+    with open_graph(args, create=True) as kg:
         change = kg.set_fact(args.entity, args.relation, args.value, replace=not args.add, source=args.source)
         emit(args, change.to_dict(), describe_change(change))
     return 0
@@ -228,10 +230,7 @@ def cmd_merge(args) -> int:
 def cmd_history(args) -> int:
     with open_graph(args) as kg:
         changes = kg.store.history(limit=args.limit)
-        text = "\n".join(
-            f"{c.id:>6}  {c.op:<13} {c.summary}" + (f"  [undone by {c.undone_by}]" if c.undone_by else "")
-            for c in changes
-        )
+        text = "\n".join(describe_history_line(c) for c in changes)
         emit(args, [c.to_dict(with_facts=False) for c in changes], text or "(no changes)")
     return 0
 
@@ -270,7 +269,7 @@ def cmd_check(args) -> int:
     with open_graph(args) as kg:
         problems = kg.check()
         if problems and args.repair:
-            kg.build_index(rebuild=True)
+            kg.build_fuzzy_index(rebuild=True)
             problems = kg.check()
         emit(
             args,
@@ -320,7 +319,7 @@ def cmd_graph(args) -> int:
 
 def cmd_index(args) -> int:
     with open_graph(args) as kg:
-        keys = kg.build_index(rebuild=args.rebuild, show_progress=not args.json)
+        keys = kg.build_fuzzy_index(rebuild=args.rebuild, show_progress=not args.json)
         emit(args, {"keys": keys, "directory": str(kg.index_dir)}, f"{keys} keys indexed in {kg.index_dir}")
     return 0
 

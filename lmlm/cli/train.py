@@ -1,21 +1,30 @@
-"""``lmlm train ...``: tokenizers, pretraining, and (from its own module) the annotator.
+"""``lmlm train ...``: tokenizers, pretraining, and the annotator.
 
 torch and transformers are imported inside the commands, so ``lmlm --help`` stays fast. Data
 paths are read with :func:`lmlm.train.corpus.load_documents` (paper JSON, JSONL, a world
-directory). Multi-GPU pretraining: ``accelerate launch --config_file train/configs/... -m
-lmlm.train.pretrain_cli ...`` takes the same flags as ``lmlm train pretrain``.
+directory). ``pretrain`` takes one flag per :class:`~lmlm.train.pretrain_args.PretrainArgs` field;
+multi-GPU pretraining: ``accelerate launch --config_file train/configs/... -m
+lmlm.train.pretrain_cli ...`` takes the same flags. ``annotator`` takes one flag per
+:class:`~lmlm.train.annotator_args.AnnotatorArgs` field, on top of a settings file or preset given
+with ``--config``.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import sys
 from pathlib import Path
 
-from lmlm.cli.common import add_output_flags, print_json
+from lmlm.cli.common import (
+    add_dataclass_arguments,
+    add_output_flags,
+    dataclass_from_args,
+    emit,
+    values_from_args,
+)
+from lmlm.train.annotator_args import AnnotatorArgs, args_from_config
 from lmlm.train.presets import PRESETS
-from lmlm.train.pretrain_args import add_pretrain_arguments, args_from_namespace
-
-logger = logging.getLogger(__name__)
+from lmlm.train.pretrain_args import PretrainArgs
 
 
 def register(groups) -> None:
@@ -43,7 +52,7 @@ def register(groups) -> None:
         description="Pretrain from a preset or --init-from. Checkpoints, final/, log.json and "
         "loss.png go to --out; --resume continues from the latest checkpoint there.",
     )
-    add_pretrain_arguments(p)
+    add_dataclass_arguments(p, PretrainArgs)
     add_output_flags(p)
     p.set_defaults(func=cmd_pretrain)
 
@@ -51,17 +60,17 @@ def register(groups) -> None:
     add_output_flags(p)
     p.set_defaults(func=cmd_presets)
 
-    _register_annotator(commands)
-
-
-def _register_annotator(commands) -> None:
-    """``lmlm train annotator`` is defined by lmlm.train.annotator (its flags, its command)."""
-    try:
-        from lmlm.train import annotator
-    except ModuleNotFoundError as e:  # a module it needs is not installed
-        logger.debug("lmlm train annotator unavailable: %s", e)
-        return
-    annotator.register_cli(commands)
+    p = commands.add_parser(
+        "annotator",
+        help="fine-tune an annotator LLM (LoRA) on raw -> annotated text",
+        description="Fine-tune an instruct model with LoRA to annotate raw text with lookup calls. "
+        "Settings come from --config (a JSON file or a preset name, e.g. annotator_llama31_8b); "
+        "flags given on the command line override it.",
+    )
+    p.add_argument("--config", default=None, help="JSON settings file or packaged preset name")
+    add_dataclass_arguments(p, AnnotatorArgs, only_given=True)
+    add_output_flags(p)
+    p.set_defaults(func=cmd_annotator)
 
 
 def cmd_tokenizer(args) -> int:
@@ -84,7 +93,7 @@ def cmd_tokenizer(args) -> int:
         )
         summary = {"out": args.out, "documents": len(docs)}
     summary |= {"tokens": len(tokenizer), "lookup_token_ids": lookup_token_ids(tokenizer)}
-    _print(args, summary)
+    emit(args, summary)
     return 0
 
 
@@ -100,8 +109,9 @@ def _model_beside(path: str):
 def cmd_pretrain(args) -> int:
     from lmlm.train.pretrain import pretrain
 
-    result = pretrain(args_from_namespace(args), show_progress=not getattr(args, "json", False))
-    _print(args, result.to_dict())
+    settings = dataclass_from_args(PretrainArgs, args)
+    result = pretrain(settings, show_progress=not getattr(args, "json", False))
+    emit(args, result.to_dict())
     return 0
 
 
@@ -118,17 +128,31 @@ def cmd_presets(args) -> int:
         }
         for p in PRESETS.values()
     ]
-    if getattr(args, "json", False):
-        print_json(rows)
-    else:
-        for r in rows:
-            print(f"{r['name']:<12} {r['arch']:<6} {r['hidden']}x{r['layers']}  {r['description']}")
+    text = "\n".join(
+        f"{r['name']:<12} {r['arch']:<6} {r['hidden']}x{r['layers']}  {r['description']}" for r in rows
+    )
+    emit(args, rows, text)
     return 0
 
 
-def _print(args, summary: dict) -> None:
-    if getattr(args, "json", False):
-        print_json(summary)
-    else:
-        for key, value in summary.items():
-            print(f"{key}: {value}")
+def annotator_settings(args) -> AnnotatorArgs:
+    """The ``--config`` file or preset, with the flags given on top."""
+    return args_from_config(args.config, **values_from_args(AnnotatorArgs, args))
+
+
+def cmd_annotator(args) -> int:
+    settings = annotator_settings(args)  # bad settings fail before torch is imported
+    from lmlm.train.annotator import train_annotator
+
+    with contextlib.redirect_stdout(sys.stderr):  # Trainer prints its log lines: keep stdout for the result
+        result = train_annotator(settings, show_progress=True)
+    summary = {
+        "adapter_dir": str(result.adapter_dir),
+        "merged_dir": str(result.merged_dir) if result.merged_dir else None,
+        "train_loss": result.train_loss,
+        "eval_loss": result.eval_loss,
+        "log": str(result.log_path),
+        "plot": str(result.plot_path),
+    }
+    emit(args, summary)
+    return 0

@@ -24,6 +24,7 @@ from lmlm.kg.formats import (
     read_csv,
     read_jsonl,
     read_paper_database,
+    read_paper_examples,
     read_triples,
     write_jsonl,
     write_paper_database,
@@ -37,7 +38,7 @@ TRICKY = [
     "line\nbreak\r\nand\ttab",
     "emoji 🧠🚀 ünïcödé, separators \u2028 \u2029 \x85 \x0c",
     "comma, semicolon; pipe|",
-    "x" * 10_000,
+    "x" * 4_096,  # the longest entity and value lmlm.kg.limits allows
 ]
 
 
@@ -168,6 +169,21 @@ def test_read_annotated_documents_with_provenance(tmp_path):
     ]
 
 
+def test_annotated_documents_with_repeated_ids_get_unique_sources(tmp_path):
+    calls = [f"[dblookup('E{i}', 'r') -> v] v" for i in range(4)]
+    path = annotated_file(
+        tmp_path,
+        [
+            {"annotated_text": calls[0], "original_dataset_ids": ["p", "q"]},
+            {"annotated_text": calls[1], "original_dataset_ids": "p"},
+            {"annotated_text": calls[2], "original_dataset_ids": ["p#2"]},
+            {"annotated_text": calls[3], "original_dataset_ids": ["p"], "text": None},
+        ],
+    )
+    assert [t.source for t in read_annotated_documents(path)] == ["p", "p#2", "p#2#2", "p#3"]
+    assert [e.id for e in read_paper_examples(path)] == ["p", "p#2", "p#2#2", "p#3"]
+
+
 BROKEN_DOCS = [
     {"annotated_text": "[dblookup('A', 'r') -> v] v", "original_dataset_ids": "d0"},
     {
@@ -222,6 +238,8 @@ def test_report_summary_is_bounded():
         ([{"annotated_text": 3}], "examples[0]", ["annotated_text must be a string, got int"]),
         ([{"annotated_text": "x", "model_id": 7}], "examples[0]", ["model_id"]),
         ([{"annotated_text": "x", "original_dataset_ids": [1, 2]}], "examples[0]", ["original_dataset_ids"]),
+        ([{"annotated_text": "x", "original_dataset_ids": [""]}], "examples[0]", ["original_dataset_ids"]),
+        ([{"annotated_text": "x", "text": ["raw"]}], "examples[0]", ["text must be a string or null"]),
         (
             [{"annotated_text": "[dblookup('_', 'r') -> v] v"}],
             "examples[0] (document examples[0]) char 0",

@@ -1,14 +1,21 @@
-"""Flags made from dataclasses, and the inverse."""
+"""Flags made from dataclasses, and the inverse; printing a result."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pytest
 
-from lmlm.cli.common import add_dataclass_arguments, dataclass_from_args, dataclass_to_argv
+from lmlm.cli.common import (
+    add_dataclass_arguments,
+    dataclass_from_args,
+    dataclass_to_argv,
+    emit,
+    values_from_args,
+)
 
 
 @dataclass(frozen=True)
@@ -80,3 +87,53 @@ def test_to_argv_is_the_inverse_of_parsing(instance):
     argv = dataclass_to_argv(instance)
     parsed = dataclass_from_args(ExampleArgs, parser_for(ExampleArgs).parse_args(argv))
     assert parsed == instance
+
+
+@dataclass(frozen=True)
+class SwitchArgs:
+    dedupe: bool = field(default=True, metadata={"help": "drop repeats", "off_flags": ("--keep-duplicates",)})
+    share: float = field(default=0.5, metadata={"help": "50% by default", "flags": ("--fraction",)})
+    files: tuple[str, ...] = field(default=("a",), metadata={"help": "inputs"})
+
+
+@pytest.mark.parametrize(
+    ("argv", "dedupe"),
+    [([], True), (["--no-dedupe"], False), (["--keep-duplicates"], False), (["--dedupe"], True)],
+)
+def test_off_flags_turn_a_bool_off_beside_its_pair(argv, dedupe):
+    assert dataclass_from_args(SwitchArgs, parser_for(SwitchArgs).parse_args(argv)).dedupe is dedupe
+
+
+def test_other_spellings_and_a_percent_sign_in_help(capsys):
+    parser = parser_for(SwitchArgs)
+    assert dataclass_from_args(SwitchArgs, parser.parse_args(["--fraction", "0.25"])).share == 0.25
+    assert dataclass_from_args(SwitchArgs, parser.parse_args(["--share", "0.75"])).share == 0.75
+    assert dataclass_from_args(SwitchArgs, parser.parse_args(["--files"])).files == ()
+    parser.print_help()
+    text = " ".join(capsys.readouterr().out.split())
+    assert "50% by default (default: 0.5)" in text
+    assert "--keep-duplicates same as --no-dedupe" in text
+    assert text.count("(default: True)") == 1  # once, whatever BooleanOptionalAction adds on 3.10-3.12
+
+
+def test_only_given_leaves_out_the_flags_not_given_for_a_file_underneath():
+    parser = parser_for(ExampleArgs, only_given=True)
+    args = parser.parse_args(["--steps", "3", "--no-resume", "--data", "x"])
+    assert values_from_args(ExampleArgs, args) == {"steps": 3, "resume": False, "data": ("x",)}
+    assert values_from_args(ExampleArgs, parser.parse_args([])) == {}  # out_dir may come from the file
+    with pytest.raises(argparse.ArgumentError):
+        parser.parse_args(["--data"])  # a list flag given holds a value
+    from_file = {"out_dir": "o", "steps": 9, "lr": 0.5}
+    assert ExampleArgs(**from_file | values_from_args(ExampleArgs, args)) == ExampleArgs(
+        "o", steps=3, lr=0.5, resume=False, data=("x",)
+    )
+
+
+def test_emit_prints_json_or_the_text_or_key_value_lines(capsys):
+    summary = {"out": "runs/a", "steps": 2}
+    emit(argparse.Namespace(json=True), summary)
+    assert json.loads(capsys.readouterr().out) == summary
+    emit(argparse.Namespace(json=False), summary)
+    assert capsys.readouterr().out == "out: runs/a\nsteps: 2\n"
+    emit(argparse.Namespace(), summary, "two steps")
+    assert capsys.readouterr().out == "two steps\n"

@@ -7,11 +7,13 @@ import json
 
 import pytest
 
+from lmlm.cli import build_parser, main
 from lmlm.cli import data as data_commands
-from lmlm.cli import main
+from lmlm.cli.common import dataclass_from_args
 from lmlm.kg.errors import InputFormatError
 from lmlm.kg.syntax import LOOKUP_TOKENS
-from lmlm.train.corpus import load_documents
+from lmlm.train.corpus import CleanConfig, load_documents
+from lmlm.train.world.data import WorldDataConfig
 from tests.paper_data import PAPER_DATA
 
 PAPER = PAPER_DATA
@@ -112,3 +114,50 @@ def test_world_with_given_names_and_complete_people(capsys, tmp_path):
     assert all({"Award received", "Spouse", "Sibling", "Parent"} <= set(p["facts"]) for p in people)
     given = {p["name"].split()[0] for p in people}
     assert len(given) < len(people)  # given names recur across people
+
+
+def _settings(cls, *argv: str):
+    return dataclass_from_args(cls, build_parser().parse_args(["data", *argv]))
+
+
+def test_world_flags_map_onto_world_data_config_old_spellings_included():
+    settings = _settings(WorldDataConfig, "world", "--out", "w", "--heldout", "0.3", "--names", "given")
+    assert settings == WorldDataConfig(heldout_fraction=0.3, names="given")
+    assert _settings(WorldDataConfig, "world", "--out", "w", "--heldout-fraction", "0.3") == WorldDataConfig(
+        heldout_fraction=0.3
+    )
+    assert _settings(WorldDataConfig, "world", "--out", "w", "--complete").complete is True
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], CleanConfig()),
+        (["--keep-redundant", "--keep-duplicates"], CleanConfig(drop_redundant=False, dedupe=False)),
+        (["--no-drop-redundant", "--no-dedupe"], CleanConfig(drop_redundant=False, dedupe=False)),
+        (["--min-chars", "3", "--max-density", "7.5"], CleanConfig(min_chars=3, max_density=7.5)),
+    ],
+)
+def test_clean_flags_map_onto_clean_config(argv, expected):
+    assert _settings(CleanConfig, "clean", "in.jsonl", "--out", "o.jsonl", *argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["world", "--out", "W", "--people", "0"], "error: --people must be >= 1, got 0"),
+        (["clean", "IN", "--out", "O", "--min-chars", "9", "--max-chars", "3"], "--max-chars"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_flag(capsys, tmp_path, argv, message):
+    argv = [a.replace("W", str(tmp_path / "w")).replace("IN", str(tmp_path / "in.jsonl")) for a in argv]
+    assert main(["data", *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_value_argparse_rejects_names_the_flag(capsys):
+    with pytest.raises(SystemExit):
+        main(["data", "world", "--out", "w", "--names", "random"])
+    assert "argument --names: invalid choice: 'random'" in capsys.readouterr().err.splitlines()[-1]

@@ -7,10 +7,13 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from lmlm.cli import main
+from lmlm.cli import build_parser, main
+from lmlm.cli.common import dataclass_from_args
+from lmlm.kg.resolver import ResolverConfig
 
 JSONL = [
     {"entity": "Ko Itakura", "relation": "Birthplace", "value": "Yokohama", "source": "doc-1"},
@@ -126,6 +129,51 @@ def test_fuzzy_lookup_and_forget_audit(capsys, location, facts_file):
     assert code == 2 and (got["value"], got["path"]) == (None, "miss")  # exit 2: no value
 
 
+def test_import_builds_the_compressed_index_from_the_auto_threshold(
+    capsys, location, facts_file, monkeypatch
+):
+    """No --index-kind: the graph's `auto` decides (the README's compressed index from 100k facts)."""
+    from lmlm.kg import knowledge_graph
+
+    monkeypatch.setattr(knowledge_graph, "AUTO_COMPRESS_FACTS", 3)  # JSONL holds 3 facts
+    run_json(capsys, "kg", "--store", location, "import", str(facts_file))
+    index = run_json(capsys, "kg", "--store", location, "index")
+    meta = json.loads((Path(index["directory"]) / "meta.json").read_text(encoding="utf-8"))
+    assert (meta["kind"], meta["keys"]) == ("ivfrabitq", 3)
+    run_json(capsys, "kg", "--store", location, "--index-kind", "flat", "index", "--rebuild")
+    meta = json.loads((Path(index["directory"]) / "meta.json").read_text(encoding="utf-8"))
+    assert meta["kind"] == "flat"
+
+
+def test_index_kind_flag_takes_the_index_module_kinds(capsys):
+    from lmlm.kg.vector_index import KIND_ALIASES, KINDS
+
+    with pytest.raises(SystemExit) as info:
+        main(["kg", "--help"])
+    assert info.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "ivfpq" not in help_text and "{auto,flat,ivfrabitq,compressed}" in help_text
+    for kind in ("auto", *KINDS, *KIND_ALIASES):
+        assert build_parser().parse_args(["kg", "--index-kind", kind, "stats"]).index_kind == kind
+    with pytest.raises(SystemExit) as info:
+        main(["kg", "--index-kind", "ivfpq", "stats"])
+    assert info.value.code == 2 and "invalid choice: 'ivfpq'" in capsys.readouterr().err
+
+
+def test_lookup_flags_are_the_resolver_config(capsys, tmp_path):
+    argv = ["kg", "--store", str(tmp_path / "s"), "lookup", "A", "r"]
+    args = build_parser().parse_args(argv + ["--mode", "flat", "--threshold", "0.7", "--no-fuzzy"])
+    assert dataclass_from_args(ResolverConfig, args) == ResolverConfig(
+        mode="flat", threshold=0.7, fuzzy=False
+    )
+    assert dataclass_from_args(ResolverConfig, build_parser().parse_args(argv)) == ResolverConfig()
+    code, _, err = run(capsys, *argv, "--threshold", "1.5")
+    assert code == 1 and "threshold" in err and "1.5" in err
+    with pytest.raises(SystemExit):
+        main(argv + ["--fallback", "guess"])
+    assert "invalid choice: 'guess'" in capsys.readouterr().err
+
+
 def test_every_command_has_help(capsys):
     for command in [
         "import",
@@ -216,3 +264,85 @@ def test_cypher_read_only_unless_write(capsys, neo4j_store):
     )
     assert rows == [{"n": 1}]
     run(capsys, "kg", "--store", store.location, "cypher", "MATCH (s:Scratch) DELETE s", "--write")
+
+
+READ_COMMANDS = [
+    ["lookup", "Ko Itakura", "Team"],
+    ["facts", "Ko Itakura"],
+    ["entities", "--search", "ko"],
+    ["graph", "Ko Itakura"],
+    ["history"],
+    ["stats"],
+    ["export", "out.json"],
+    ["check"],
+    ["index"],
+    ["forget", "Ko Itakura"],
+    ["merge", "A", "B"],
+    ["undo", "1"],
+    ["clear", "--yes"],
+]
+
+
+@pytest.mark.parametrize("argv", READ_COMMANDS, ids=lambda argv: argv[0])
+def test_a_mistyped_store_is_an_error_not_an_empty_store(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.setenv("LMLM_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    typo = tmp_path / "my-kgg"
+    code, out, err = run(capsys, "kg", "--store", str(typo), *argv)
+    assert code == 1 and out == ""
+    assert (
+        err
+        == f"error: {typo}: no store here (no such directory); `lmlm kg import` or `lmlm kg set` creates one\n"
+    )
+    assert not typo.exists() and not (tmp_path / "out.json").exists()
+
+
+def test_only_import_and_set_create_a_store(capsys, tmp_path, facts_file):
+    created = tmp_path / "new"
+    assert run(capsys, "kg", "--store", str(created), "set", "A", "r", "v")[0] == 0
+    assert run_json(capsys, "kg", "--store", str(created), "stats")["facts"] == 1
+    imported = tmp_path / "imported"
+    run_json(capsys, "kg", "--store", str(imported), "import", str(facts_file), "--no-index")
+    assert run_json(capsys, "kg", "--store", str(imported), "stats")["facts"] == 3
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "entity,relation,value\n"], ids=["empty", "blank", "header"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".json"])
+def test_importing_a_file_with_no_records_logs_no_change(capsys, location, tmp_path, suffix, content):
+    if content.startswith("entity") and suffix != ".csv":
+        content = ""
+    path = tmp_path / f"empty{suffix}"
+    path.write_text(content, encoding="utf-8")
+    code, out, _ = run(capsys, "kg", "--store", location, "import", str(path), "--no-index")
+    assert code == 0 and out == f"{path}: no facts in the file; nothing imported\n"
+    assert run_json(capsys, "kg", "--store", location, "history") == []
+
+
+@pytest.mark.neo4j
+def test_cypher_refuses_what_reaches_past_the_graph_without_write(capsys, neo4j_store):
+    for query in ("LOAD CSV FROM 'file:///etc/passwd' AS row RETURN row", "CALL db.clearQueryCaches()"):
+        code, out, err = run(capsys, "kg", "--store", neo4j_store.location, "cypher", query)
+        assert code == 1 and out == "" and err.startswith("error: refused: the query")
+        assert "--write" in err and err.count("\n") == 1
+
+
+@pytest.mark.neo4j
+def test_history_and_check_show_an_interrupted_import(capsys, neo4j_store):
+    from lmlm.kg.errors import ImportInterruptedError
+    from lmlm.kg.facts import Triple
+
+    def failing():
+        for i in range(25):
+            yield Triple(f"person {i}", "age", str(i))
+        raise RuntimeError("reader failed")
+
+    with pytest.raises(ImportInterruptedError):
+        neo4j_store.import_triples(failing(), batch_size=10, summary="import people.jsonl")
+    code, out, _ = run(capsys, "kg", "--store", neo4j_store.location, "history")
+    [line] = out.splitlines()
+    assert line.split()[1:3] == ["import", "import"] and "people.jsonl" in line
+    assert "[interrupted: 2 of an unknown number of batches committed; `undo" in line
+    [change] = run_json(capsys, "kg", "--store", neo4j_store.location, "history")
+    assert (change["state"], change["committed_batches"], change["added_count"]) == ("interrupted", 2, 20)
+    code, out, _ = run(capsys, "kg", "--store", neo4j_store.location, "check")
+    assert code == 3 and "(import people.jsonl) is interrupted: 2 of" in out

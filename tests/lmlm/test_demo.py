@@ -1,4 +1,5 @@
-"""``lmlm demo`` and ``lmlm demo build`` on the session's mini demo (same flags: nothing rebuilds)."""
+"""``lmlm demo`` and ``lmlm demo build``: flags onto ``DemoConfig``, and the session's mini demo (same
+flags: nothing rebuilds)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,18 @@ import json
 
 import pytest
 
-from lmlm.cli import main
+from lmlm.cli import build_parser, main
+from lmlm.cli.common import dataclass_from_args
 from lmlm.demo_build import DemoConfig, build_demo
 from lmlm.kg import KnowledgeGraph
 from tests.conftest import MINI_DEMO_FLAGS
-
-pytestmark = pytest.mark.slow
 
 
 def _flags() -> list[str]:
     return [f"--{name.replace('_', '-')}={value}" for name, value in MINI_DEMO_FLAGS.items()]
 
 
+@pytest.mark.slow
 def test_a_second_build_reuses_every_stage(mini_demo):
     before = mini_demo.stamps.read_text()
     report = build_demo(mini_demo.root, DemoConfig(**MINI_DEMO_FLAGS), say=lambda _m: None)
@@ -28,6 +29,7 @@ def test_a_second_build_reuses_every_stage(mini_demo):
     assert 0 <= facts["exact_share"] <= 1 and facts["stated"] >= facts["lookups"]
 
 
+@pytest.mark.slow
 def test_changing_a_training_setting_rebuilds_from_that_stage_on(mini_demo, tmp_path):
     stamps = json.loads(mini_demo.stamps.read_text())
     config = DemoConfig(**{**MINI_DEMO_FLAGS, "max_new_tokens": 8})
@@ -41,6 +43,7 @@ def test_changing_a_training_setting_rebuilds_from_that_stage_on(mini_demo, tmp_
     build_demo(mini_demo.root, DemoConfig(**MINI_DEMO_FLAGS), say=lambda _m: None)  # back as it was
 
 
+@pytest.mark.slow
 def test_demo_run_edits_and_forgets_then_leaves_the_store_as_it_was(mini_demo, monkeypatch, capsys):
     monkeypatch.setenv("LMLM_HOME", str(mini_demo.root.parent))
     with KnowledgeGraph.open(mini_demo.kg) as kg:
@@ -69,6 +72,7 @@ def test_demo_run_edits_and_forgets_then_leaves_the_store_as_it_was(mini_demo, m
         assert kg.lookup(edit["entity"], edit["relation"]).value == edit["old_value"]
 
 
+@pytest.mark.slow
 def test_demo_text_output_shows_each_part(mini_demo, monkeypatch, capsys):
     monkeypatch.setenv("LMLM_HOME", str(mini_demo.root.parent))
     assert main(["demo", *_flags()]) == 0
@@ -77,6 +81,16 @@ def test_demo_text_output_shows_each_part(mini_demo, monkeypatch, capsys):
         assert part in out
 
 
+def test_flags_map_onto_demo_config():
+    args = build_parser().parse_args(["demo", "build", *_flags(), "--preset", "tiny-gpt2", "--lr", "0.01"])
+    assert (args.action, args.force) == ("build", False)
+    assert dataclass_from_args(DemoConfig, args) == DemoConfig(**MINI_DEMO_FLAGS, preset="tiny-gpt2", lr=0.01)
+    assert dataclass_from_args(DemoConfig, build_parser().parse_args(["demo"])) == DemoConfig()
+
+
 def test_bad_demo_settings_are_refused_with_the_flag(capsys):
     assert main(["demo", "build", "--people", "3"]) == 1
-    assert "--people" in capsys.readouterr().err
+    assert capsys.readouterr().err == "error: --people must be >= 10, got 3\n"
+    with pytest.raises(SystemExit):
+        main(["demo", "--preset", "huge"])
+    assert "argument --preset: invalid choice: 'huge'" in capsys.readouterr().err.splitlines()[-1]

@@ -8,10 +8,11 @@ import logging
 
 import pytest
 
+from lmlm import load_lmlm
 from lmlm.cli import main
-from lmlm.kg import KnowledgeGraph
+from lmlm.kg import KnowledgeGraph, ResolverConfig
 from lmlm.kg.syntax import LOOKUP_TOKENS
-from lmlm.model import LMLM, DecodingArgs, LookupDecoder, RowFinished, TextDelta
+from lmlm.model import DecodingArgs, LookupDecoder, RowFinished, TextDelta
 from lmlm.model.reference import reference_generate
 
 pytestmark = pytest.mark.slow
@@ -32,7 +33,7 @@ def kg(mini_demo):
 
 @pytest.fixture(scope="module")
 def model(mini_demo, kg):
-    return LMLM.from_pretrained(mini_demo.model("lmlm"), lookup_fn=kg.resolver(fuzzy=False))
+    return load_lmlm(mini_demo.model("lmlm"), kg, resolver_config=ResolverConfig(fuzzy=False))
 
 
 OPTION_SETS = [
@@ -40,6 +41,7 @@ OPTION_SETS = [
     {"logit_bias": "paper"},
     {"repetition_penalty": 1.3},
     {"max_lookups": 1},
+    {"ignore_eos": True},
 ]
 
 
@@ -103,9 +105,7 @@ def test_editing_and_forgetting_a_fact_changes_the_next_output_without_retrainin
 
 def test_an_empty_store_answers_unknown(model, prompts, tmp_path):
     with KnowledgeGraph.open(tmp_path / "empty") as empty:
-        out = LMLM.from_pretrained(model.name_or_path, lookup_fn=empty.resolver()).generate_outputs(
-            prompts[:2], max_new_tokens=16
-        )
+        out = load_lmlm(model.name_or_path, empty).generate_outputs(prompts[:2], max_new_tokens=16)
     records = [r for o in out for r in o.lookups]
     assert records and all((r.value, r.path) == ("unknown", "miss") for r in records)
 
@@ -115,7 +115,7 @@ def test_a_failing_resolver_applies_the_policy_and_logs(model, prompts, caplog):
         raise RuntimeError("store went away")
 
     decoder = LookupDecoder(model, model.lmlm_tokenizer, broken, DecodingArgs(max_new_tokens=16))
-    with caplog.at_level(logging.WARNING, logger="lmlm.model.generation"):
+    with caplog.at_level(logging.WARNING, logger="lmlm.model"):
         out = decoder.generate(prompts[:2])
     records = [r for o in out for r in o.lookups]
     assert records and all(r.path == "error" and r.value == "unknown" for r in records)
@@ -149,12 +149,14 @@ def test_streamed_pieces_add_up_to_the_final_text(model, prompts):
         assert pieces.get(index, "") == output.text
 
 
-def test_top1_fallback_answers_a_misspelt_name_with_the_nearest_fact(model, kg, prompts):
-    name = prompts[0].split(" was ")[0].split(" works ")[0].split(" studied ")[0]
-    misspelt = name[:-1] + ("x" if name[-1] != "x" else "y")
-    args = DecodingArgs(max_new_tokens=16, fallback="top1")
-    top1 = LookupDecoder(model, model.lmlm_tokenizer, kg.resolver(), args)
-    out = top1.generate([prompts[0].replace(name, misspelt)])[0]
+def _misspelt(prompt: str) -> str:
+    name = prompt.split(" was ")[0].split(" works ")[0].split(" studied ")[0]
+    return prompt.replace(name, name[:-1] + ("x" if name[-1] != "x" else "y"))
+
+
+def test_top1_fallback_of_the_resolver_answers_a_misspelt_name_with_the_nearest_fact(model, kg, prompts):
+    top1 = load_lmlm(model.name_or_path, kg, resolver_config=ResolverConfig(fallback="top1"))
+    out = top1.generate_outputs([_misspelt(prompts[0])], max_new_tokens=16)[0]
     assert out.lookups and all(r.value != "unknown" and r.path in ("exact", "fuzzy") for r in out.lookups)
 
 
@@ -166,3 +168,15 @@ def test_lmlm_generate_command_prints_json_with_provenance(mini_demo, prompts, c
     assert any(r["path"] == "exact" and r["fact_id"] for o in data["outputs"] for r in o["lookups"])
     assert main([*argv, "--store", str(mini_demo.kg), "--max-new-tokens", "8", "--stream"]) == 0
     assert prompts[0] in capsys.readouterr().out
+    # --fallback is the resolver's policy: top1 answers a misspelt name instead of a miss
+    argv = [
+        "generate",
+        _misspelt(prompts[0]),
+        "--model",
+        str(mini_demo.model("lmlm")),
+        "--store",
+        str(mini_demo.kg),
+    ]
+    assert main([*argv, "--max-new-tokens", "16", "--fallback", "top1", "--json"]) == 0
+    lookups = json.loads(capsys.readouterr().out)["outputs"][0]["lookups"]
+    assert lookups and all(r["path"] in ("exact", "fuzzy") and r["value"] != "unknown" for r in lookups)

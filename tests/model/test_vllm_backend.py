@@ -21,8 +21,9 @@ def _gpu_with_vllm() -> bool:
 
 @pytest.mark.skipif(not _gpu_with_vllm(), reason="needs a CUDA GPU and the vllm extra")
 def test_vllm_decoding_matches_the_hf_decoder(mini_demo):
+    from lmlm import load_lmlm
     from lmlm.kg import KnowledgeGraph
-    from lmlm.model import LMLM, DecodingArgs
+    from lmlm.model import DecodingArgs
     from lmlm.model.vllm_backend import VLLMLookupDecoder
 
     records = [json.loads(line) for line in (mini_demo.world / "prompts.jsonl").read_text().splitlines()]
@@ -30,7 +31,7 @@ def test_vllm_decoding_matches_the_hf_decoder(mini_demo):
     args = DecodingArgs(max_new_tokens=24, constrain=False)
     with KnowledgeGraph.open(mini_demo.kg) as kg:
         resolver = kg.resolver(fuzzy=False)
-        hf = LMLM.from_pretrained(mini_demo.model("lmlm"), lookup_fn=resolver)
+        hf = load_lmlm(mini_demo.model("lmlm"), lookup_fn=resolver)
         expected = hf.generate_outputs(prompts, constrain=False, max_new_tokens=24)
         got = VLLMLookupDecoder(mini_demo.model("lmlm"), resolver, args, dtype="float32").generate(prompts)
     assert sum(len(o.lookups) for o in got) > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import subprocess
@@ -10,6 +9,7 @@ import sys
 
 import pytest
 
+from lmlm.cli import main
 from lmlm.kg.syntax import format_annotated_call, parse_annotated
 from lmlm.train.annotator import (
     ANNOTATOR_SYSTEM_PROMPT,
@@ -20,7 +20,6 @@ from lmlm.train.annotator import (
     build_trainer,
     load_annotation_pairs,
     load_config,
-    register_cli,
 )
 from lmlm.train.tokenizer import prefix_spaced
 from tests.tiny_models import build_tiny_model, build_tiny_tokenizer
@@ -187,12 +186,9 @@ def test_cli_trains_adapter_that_loads_back_and_changes_outputs(tiny_base, tmp_p
     data = tmp_path / "paper.json"
     _write_paper_json(data, PEOPLE * 2)
     out = tmp_path / "run"
-    parser = argparse.ArgumentParser()
-    register_cli(parser.add_subparsers())
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(_args(tiny_base, data, out, lr=1e-3).__dict__ | {"data": [str(data)]}))
-    ns = parser.parse_args(["annotator", "--config", str(config), "--lr", "5e-2", "--merge", "--json"])
-    assert ns.func(ns) == 0
+    assert main(["train", "annotator", "--config", str(config), "--lr", "5e-2", "--merge", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
 
     assert math.isfinite(result["train_loss"]) and math.isfinite(result["eval_loss"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lmlm.kg.errors import InputFormatError
-from lmlm.kg.formats import ReadReport
+from lmlm.kg.formats import ReadReport, read_annotated_documents
 from lmlm.kg.syntax import LOOKUP_TOKENS, format_pretraining_lookup, iter_pretraining_lookups, strip_lookups
 from lmlm.train.corpus import (
     OUTPUTS,
@@ -159,6 +159,41 @@ def test_world_directory_loads_its_training_corpus(tmp_path):
         assert len(list(iter_pretraining_lookups(doc.annotated))) == record["annotated_text"].count(
             "[dblookup("
         )
+
+
+# One reader of the paper's annotated files: the ids of the documents trained on are the sources of
+# the facts imported from the same file.
+ID_CASES = [["q1", "q2"], "s", None, "s", [], ["q1"], ""]
+
+
+def test_paper_ids_are_the_sources_the_kg_import_records(tmp_path):
+    examples = [
+        {"annotated_text": f"[dblookup('E{i}', 'r') -> v] v", "original_dataset_ids": ids}
+        for i, ids in enumerate(ID_CASES)
+    ]
+    path = tmp_path / "docs.json"
+    path.write_text(json.dumps({"examples": examples}), encoding="utf-8")
+    ids = [d.id for d in load_documents(path)]
+    assert ids == ["q1", "s", "examples[2]", "s#2", "examples[4]", "q1#2", "examples[6]"]
+    assert ids == [t.source for t in read_annotated_documents(path)]
+
+
+@pytest.mark.parametrize("ids", [[1, 2], {"id": "x"}, 7, ["", "x"]])
+def test_paper_ids_of_the_wrong_kind_name_the_record(tmp_path, ids):
+    examples = [{"annotated_text": "fine"}, {"annotated_text": "fine", "original_dataset_ids": ids}]
+    path = tmp_path / "docs.json"
+    path.write_text(json.dumps({"examples": examples}), encoding="utf-8")
+    with pytest.raises(InputFormatError, match=r"docs.json: examples\[1\]: original_dataset_ids must be"):
+        load_documents(path)
+
+
+def test_paper_text_of_the_wrong_kind_and_a_missing_file_name_the_file(tmp_path):
+    path = tmp_path / "docs.json"
+    path.write_text(json.dumps({"examples": [{"annotated_text": "a", "text": 3}]}), encoding="utf-8")
+    with pytest.raises(InputFormatError, match=r"examples\[0\]: text must be a string or null, got int"):
+        load_documents(path)
+    with pytest.raises(InputFormatError, match=r"absent.json: file: No such file"):
+        load_documents(tmp_path / "absent.json")
 
 
 @pytest.mark.parametrize("to", OUTPUTS)

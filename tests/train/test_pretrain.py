@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -14,7 +13,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from lmlm.kg.syntax import LOOKUP_TOKENS, format_pretraining_lookup
+from lmlm.kg.syntax import format_pretraining_lookup
 from lmlm.train.masking import encode_documents, pack_arrays
 from lmlm.train.presets import count_parameters
 from lmlm.train.pretrain import PretrainArgs, pretrain
@@ -203,99 +202,6 @@ def test_bad_inputs_fail_before_training(assets, tmp_path):
         _run(assets, tmp_path / "c", init_from="", preset="tiny-gpt2", block_size=2048)
     with pytest.raises(ValueError, match="--data is required"):
         pretrain(_args(assets, tmp_path / "d"), show_progress=False)
-
-
-def test_cli_commands_build_without_torch():
-    code = (
-        "import argparse, sys\n"
-        "from lmlm.cli import train as train_commands\n"
-        "p = argparse.ArgumentParser(); train_commands.register(p.add_subparsers())\n"
-        "assert 'torch' not in sys.modules, 'torch imported'\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# lmlm train ... (through a local parser: the lead registers the group in lmlm/cli.py)
-
-
-def _cli(argv: list[str]) -> int:
-    from lmlm.cli import train as train_commands
-
-    parser = argparse.ArgumentParser()
-    train_commands.register(parser.add_subparsers(dest="group", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-def _json_out(capsys) -> dict:
-    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-
-
-@pytest.mark.slow
-def test_cli_trains_tokenizer_and_model_on_a_world(tmp_path, capsys):
-    from lmlm.train.world.data import WorldDataConfig, write_world
-
-    world = tmp_path / "world"
-    write_world(world, WorldDataConfig(people=8, variants=1))
-    tok = tmp_path / "tok"
-    assert (
-        _cli(["train", "tokenizer", "--data", str(world), "--out", str(tok), "--vocab-size", "300", "--json"])
-        == 0
-    )
-    summary = _json_out(capsys)
-    assert summary["tokens"] == len(AutoTokenizer.from_pretrained(str(tok))) and summary["documents"] > 0
-    assert sorted(summary["lookup_token_ids"]) == sorted(LOOKUP_TOKENS)
-
-    out = tmp_path / "run"
-    argv = ["train", "pretrain", "--data", str(world), "--tokenizer", str(tok), "--out", str(out)]
-    argv += ["--preset", "tiny-gpt2", "--max-steps", "2", "--block-size", "32", "--batch-size", "2"]
-    assert _cli([*argv, "--precision", "fp32", "--json"]) == 0
-    result = _json_out(capsys)
-    assert result["steps"] == 2 and (out / "final" / "config.json").is_file()
-    eval_lines = (world / "corpus" / "eval.jsonl").read_text().splitlines()
-    assert json.loads((out / "log.json").read_text())["data"]["eval_docs"] == len(eval_lines)
-
-
-def test_cli_extends_a_model_and_its_tokenizer(tmp_path, capsys):
-    base = build_plain_tokenizer()
-    build_tiny_model(base).save_pretrained(str(tmp_path / "base"))
-    base.save_pretrained(str(tmp_path / "base"))
-    assert (
-        _cli(
-            [
-                "train",
-                "tokenizer",
-                "--extend",
-                str(tmp_path / "base"),
-                "--out",
-                str(tmp_path / "ext"),
-                "--json",
-            ]
-        )
-        == 0
-    )
-    summary = _json_out(capsys)
-    assert summary["model_resized"] and summary["tokens"] == len(base) + 4
-    model = AutoModelForCausalLM.from_pretrained(str(tmp_path / "ext"))
-    assert model.get_input_embeddings().weight.shape[0] == len(base) + 4
-
-
-def test_cli_lists_presets_and_reports_bad_input(tmp_path, capsys):
-    assert _cli(["train", "presets", "--json"]) == 0
-    assert {p["name"] for p in _json_out(capsys)} >= {
-        "tiny-2m",
-        "tiny-8m",
-        "tiny-gpt2",
-        "paper-176m",
-        "paper-382m",
-    }
-    with pytest.raises(ValueError, match="--data is required"):
-        _cli(["train", "tokenizer", "--out", str(tmp_path / "tok")])
-    with pytest.raises(SystemExit):
-        _cli(["train", "pretrain", "--out", str(tmp_path), "--mode", "masked"])
-    with pytest.raises(ValueError, match="--tokenizer is required"):
-        _cli(["train", "pretrain", "--out", str(tmp_path)])
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from tqdm.auto import tqdm
 
@@ -52,24 +52,41 @@ _MANIFEST = "manifest.json"
 
 @dataclass(frozen=True)
 class WorldDataConfig:
-    """What ``lmlm data world`` writes; each field names its command-line flag."""
+    """What ``lmlm data world`` writes; each field is a flag of it (``eval_people`` -> ``--eval-people``)."""
 
-    people: int = 300
-    """people in the world (--people)"""
-    seed: int = 0
-    """random seed: the same seed writes the same bytes (--seed)"""
-    variants: int = 4
-    """biographies of each trained person in corpus/train.jsonl (--variants)"""
-    heldout_fraction: float = 0.1
-    """share of people with facts but no biography (--heldout); at least one when > 0"""
-    eval_people: int = 0
-    """trained people with a biography in corpus/eval.jsonl; 0: a tenth of them, 1 to 500 (--eval-people)"""
-    names: str = "syllables"
-    """person names: syllables (all different) or given (given + family name from fixed lists)"""
-    complete: bool = False
-    """every person has an award and one relative of each kind"""
-    eval_variants: int = 1
-    """biographies of each of them in corpus/eval.jsonl, none shared with train (--eval-variants)"""
+    people: int = field(default=300, metadata={"help": "people in the world"})
+    seed: int = field(default=0, metadata={"help": "random seed: the same seed writes the same bytes"})
+    variants: int = field(
+        default=4, metadata={"help": "biographies of each trained person in corpus/train.jsonl"}
+    )
+    heldout_fraction: float = field(
+        default=0.1,
+        metadata={
+            "help": "share of people with facts but no biography (prompts.jsonl asks about them); "
+            "at least one when > 0",
+            "flags": ("--heldout",),
+        },
+    )
+    eval_people: int = field(
+        default=0,
+        metadata={
+            "help": "trained people with a biography in corpus/eval.jsonl; 0: a tenth of them, 1 to 500"
+        },
+    )
+    names: Literal["syllables", "given"] = field(
+        default="syllables",
+        metadata={
+            "help": "person names: syllables (every name different) or given (given + family names "
+            "from fixed lists, the demo's)"
+        },
+    )
+    complete: bool = field(
+        default=False, metadata={"help": "every person has an award and one relative of each kind"}
+    )
+    eval_variants: int = field(
+        default=1,
+        metadata={"help": "biographies of each eval person in corpus/eval.jsonl, none shared with train"},
+    )
 
     def __post_init__(self) -> None:
         checks = [

@@ -105,7 +105,7 @@ def _faiss() -> Any:
     return faiss
 
 
-class FuzzyIndex:
+class VectorIndex:
     """Nearest-key search over embedded texts, with int64 ids, incremental ``add``/``remove`` and ``save``/``load``.
 
     Args:
@@ -136,7 +136,7 @@ class FuzzyIndex:
         self._ids = np.empty(0, dtype=np.int64)  # sorted; mirrors the ids in the faiss index
 
     def __repr__(self) -> str:
-        return f"FuzzyIndex(kind={self.kind!r}, storage={self.storage!r}, keys={len(self)})"
+        return f"VectorIndex(kind={self.kind!r}, storage={self.storage!r}, keys={len(self)})"
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -354,13 +354,13 @@ class FuzzyIndex:
             os.replace(tmp_index, directory / INDEX_FILE)
             os.replace(tmp_meta, directory / META_FILE)
         except (OSError, RuntimeError) as e:
-            raise FuzzyIndexError(f"{directory}: cannot save the fuzzy index: {e}") from e
+            raise FuzzyIndexError(f"{directory}: cannot save the vector index: {e}") from e
         finally:
             tmp_index.unlink(missing_ok=True)
             tmp_meta.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, directory: str | Path, embedder: Embedder) -> FuzzyIndex:
+    def load(cls, directory: str | Path, embedder: Embedder) -> VectorIndex:
         """Read an index written by :meth:`save`; raises :class:`FuzzyIndexError` if it is damaged or
         was built with another embedding model or dimension."""
         directory = Path(directory)
@@ -417,7 +417,7 @@ def _read_meta(path: Path) -> dict:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise FuzzyIndexError(f"{path}: no fuzzy index here (meta.json missing)") from e
+        raise FuzzyIndexError(f"{path}: no vector index here (meta.json missing)") from e
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FuzzyIndexError(f"{path}: unreadable meta.json: {e}") from e
     if not isinstance(meta, dict):

@@ -1,4 +1,4 @@
-"""The embedder and the fuzzy index, with the real MiniLM model (no mocks)."""
+"""The embedder and the vector index (one FAISS index), with the real MiniLM model (no mocks)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from lmlm.kg.embedding import Embedder
 from lmlm.kg.errors import FuzzyIndexError
-from lmlm.kg.fuzzy import FuzzyIndex, Hit
+from lmlm.kg.vector_index import Hit, VectorIndex
 
 KEYS = [
     "Ko Itakura Birthplace",
@@ -32,8 +32,8 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture
-def index(embedder: Embedder) -> FuzzyIndex:
-    idx = FuzzyIndex(embedder, "flat")
+def index(embedder: Embedder) -> VectorIndex:
+    idx = VectorIndex(embedder, "flat")
     idx.add(np.arange(len(KEYS), dtype=np.int64), KEYS)
     return idx
 
@@ -69,7 +69,7 @@ def test_paraphrase_scores_above_unrelated(embedder: Embedder) -> None:
     assert key @ para > key @ other + 0.2
 
 
-def test_search_finds_perturbed_keys(index: FuzzyIndex) -> None:
+def test_search_finds_perturbed_keys(index: VectorIndex) -> None:
     rows = index.search(["ko itakura place of birth", "Geri Haliwell famous for", "Suchitra Sen awards"], k=1)
     assert [row[0].id for row in rows] == [0, 2, 4]
     assert all(isinstance(row[0], Hit) and 0.5 < row[0].score <= 1.0 + 1e-5 for row in rows)
@@ -78,13 +78,13 @@ def test_search_finds_perturbed_keys(index: FuzzyIndex) -> None:
     assert top[0].score >= top[1].score >= top[2].score
 
 
-def test_k_larger_than_index_hides_no_hit(index: FuzzyIndex) -> None:
+def test_k_larger_than_index_hides_no_hit(index: VectorIndex) -> None:
     hits = index.search(["Ko Itakura Birthplace"], k=50)[0]
     assert sorted(h.id for h in hits) == list(range(len(KEYS)))
-    assert FuzzyIndex(index.embedder).search(["anything"], k=3) == [[]]
+    assert VectorIndex(index.embedder).search(["anything"], k=3) == [[]]
 
 
-def test_removed_id_is_never_returned(index: FuzzyIndex) -> None:
+def test_removed_id_is_never_returned(index: VectorIndex) -> None:
     assert index.remove(np.array([0, 99], dtype=np.int64)) == 1
     assert len(index) == len(KEYS) - 1 and not index.contains(0) and index.contains(1)
     for row in index.search(["Ko Itakura Birthplace", "Ko Itakura birth place"], k=len(KEYS)):
@@ -92,7 +92,7 @@ def test_removed_id_is_never_returned(index: FuzzyIndex) -> None:
     assert index.remove([0]) == 0
 
 
-def test_readding_an_id_replaces_it(index: FuzzyIndex) -> None:
+def test_readding_an_id_replaces_it(index: VectorIndex) -> None:
     index.add(np.array([3]), ["Nozinja Record Label"])
     assert len(index) == len(KEYS)
     assert list(index.ids()) == list(range(len(KEYS)))
@@ -105,47 +105,47 @@ def test_readding_an_id_replaces_it(index: FuzzyIndex) -> None:
     assert index.search(["Kemerovo Oblast Population"], k=1)[0][0].id == 20
 
 
-def test_save_load_round_trip(index: FuzzyIndex, embedder: Embedder, tmp_path) -> None:
+def test_save_load_round_trip(index: VectorIndex, embedder: Embedder, tmp_path) -> None:
     queries = ["ko itakura place of birth", "Rellich doctoral advisor", "Kemerovo capital city"]
     before = index.search(queries, k=3)
     index.save(tmp_path / "idx")
     assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == ["index.faiss", "meta.json"]
-    loaded = FuzzyIndex.load(tmp_path / "idx", embedder)
+    loaded = VectorIndex.load(tmp_path / "idx", embedder)
     assert len(loaded) == len(index) and list(loaded.ids()) == list(index.ids())
     assert loaded.search(queries, k=3) == before
     meta = json.loads((tmp_path / "idx" / "meta.json").read_text())
     assert meta["model"] == embedder.name and meta["dim"] == 384 and meta["count"] == len(KEYS)
 
 
-def test_load_rejects_another_model(index: FuzzyIndex, tmp_path) -> None:
+def test_load_rejects_another_model(index: VectorIndex, tmp_path) -> None:
     index.save(tmp_path)
     other = Embedder()
     other.name = "some-org/another-model"
     with pytest.raises(FuzzyIndexError, match="another-model"):
-        FuzzyIndex.load(tmp_path, other)
+        VectorIndex.load(tmp_path, other)
 
 
-def test_load_rejects_damaged_files(index: FuzzyIndex, embedder: Embedder, tmp_path) -> None:
+def test_load_rejects_damaged_files(index: VectorIndex, embedder: Embedder, tmp_path) -> None:
     index.save(tmp_path)
     data = bytearray((tmp_path / "index.faiss").read_bytes())
     data[len(data) // 2] ^= 0xFF
     (tmp_path / "index.faiss").write_bytes(bytes(data))
     with pytest.raises(FuzzyIndexError, match="damaged"):
-        FuzzyIndex.load(tmp_path, embedder)
+        VectorIndex.load(tmp_path, embedder)
     (tmp_path / "meta.json").write_text("{not json")
     with pytest.raises(FuzzyIndexError, match="meta.json"):
-        FuzzyIndex.load(tmp_path, embedder)
+        VectorIndex.load(tmp_path, embedder)
     with pytest.raises(FuzzyIndexError, match="missing"):
-        FuzzyIndex.load(tmp_path / "nowhere", embedder)
+        VectorIndex.load(tmp_path / "nowhere", embedder)
 
 
 def test_empty_index_saves_and_loads(embedder: Embedder, tmp_path) -> None:
-    FuzzyIndex(embedder, "compressed").save(tmp_path)
-    loaded = FuzzyIndex.load(tmp_path, embedder)
+    VectorIndex(embedder, "compressed").save(tmp_path)
+    loaded = VectorIndex.load(tmp_path, embedder)
     assert len(loaded) == 0 and loaded.kind == "ivfrabitq" and loaded.search(["x"]) == [[]]
 
 
-def test_bad_input_is_rejected(index: FuzzyIndex) -> None:
+def test_bad_input_is_rejected(index: VectorIndex) -> None:
     with pytest.raises(ValueError, match="one text per id"):
         index.add(np.array([1, 2]), ["only one"])
     with pytest.raises(ValueError, match="reserved"):
@@ -153,11 +153,11 @@ def test_bad_input_is_rejected(index: FuzzyIndex) -> None:
     with pytest.raises(ValueError, match="dimension"):
         index.add_vectors(np.array([1]), np.ones((1, 10), dtype=np.float32))
     with pytest.raises(ValueError, match="kind"):
-        FuzzyIndex(index.embedder, "hnsw")
+        VectorIndex(index.embedder, "hnsw")
 
 
 def test_compressed_small_index_stores_flat(embedder: Embedder) -> None:
-    idx = FuzzyIndex(embedder, "compressed")
+    idx = VectorIndex(embedder, "compressed")
     idx.add(np.arange(len(KEYS)), KEYS)
     assert idx.storage == "flat" and idx.kind == "ivfrabitq"
     assert idx.search(["Ko Itakura Birthplace"])[0][0].id == 0
@@ -165,33 +165,34 @@ def test_compressed_small_index_stores_flat(embedder: Embedder) -> None:
 
 def test_add_in_chunks_trains_once_enough_keys(embedder: Embedder, monkeypatch) -> None:
     from lmlm.evaluation.bench.fuzzy_index import generate_keys
-    from lmlm.kg import fuzzy
+    from lmlm.kg import vector_index
 
-    monkeypatch.setattr(fuzzy, "ADD_CHUNK", 400)
+    monkeypatch.setattr(vector_index, "ADD_CHUNK", 400)
     texts = [k.text for k in generate_keys(1500, seed=3)]
-    idx = FuzzyIndex(embedder, "compressed", min_train_keys=1000)
+    idx = VectorIndex(embedder, "compressed", min_train_keys=1000)
     idx.add(np.arange(1500), texts, show_progress=True)
     assert idx.storage == "ivf" and len(idx) == 1500
-    assert idx.params()["nlist"] == fuzzy.nlist_for(1500)
+    assert idx.params()["nlist"] == vector_index.nlist_for(1500)
     rows = idx.search(texts[:50:5], k=1)
     assert [row[0].id for row in rows] == list(range(0, 50, 5))
 
 
-def test_bytes_per_key(index: FuzzyIndex) -> None:
+def test_bytes_per_key(index: VectorIndex) -> None:
     assert index.bytes_per_key() > 384 * 4
 
 
 @pytest.mark.slow
 def test_compressed_recall_against_flat(embedder: Embedder, tmp_path) -> None:
-    from lmlm.evaluation.bench.fuzzy_index import generate_keys, perturb
+    from lmlm.evaluation.bench.fuzzy_index import generate_keys
+    from lmlm.evaluation.perturbations import perturb
 
     keys = generate_keys(20_000, seed=1)
     vecs = embedder.encode([k.text for k in keys])
     rng = random.Random(2)
     sources = rng.sample(range(len(keys)), 500)
-    queries = embedder.encode([perturb(keys[i], rng) for i in sources])
+    queries = embedder.encode([perturb(keys[i].entity, keys[i].relation, rng) for i in sources])
     ids = np.arange(len(keys), dtype=np.int64) * 7 - 50_000  # arbitrary, some negative
-    flat, small = FuzzyIndex(embedder, "flat"), FuzzyIndex(embedder, "compressed")
+    flat, small = VectorIndex(embedder, "flat"), VectorIndex(embedder, "compressed")
     flat.add_vectors(ids, vecs)
     small.add_vectors(ids[:6000], vecs[:6000])
     assert small.storage == "flat"
@@ -208,7 +209,7 @@ def test_compressed_recall_against_flat(embedder: Embedder, tmp_path) -> None:
     gone = np.array(want[:50])
     assert small.remove(gone) == len(set(want[:50]))
     small.save(tmp_path)
-    loaded = FuzzyIndex.load(tmp_path, embedder)
+    loaded = VectorIndex.load(tmp_path, embedder)
     assert loaded.storage == "ivf" and len(loaded) == len(small) and loaded.nprobe == 64
     found = {h.id for row in loaded.search_vectors(queries[:50], k=5) for h in row}
     assert not found & set(gone.tolist())
@@ -216,7 +217,7 @@ def test_compressed_recall_against_flat(embedder: Embedder, tmp_path) -> None:
 
 def test_import_does_not_load_torch() -> None:
     code = (
-        "import sys, lmlm.kg.fuzzy, lmlm.kg.embedding; "
+        "import sys, lmlm.kg, lmlm.kg.vector_index, lmlm.kg.fuzzy_index, lmlm.kg.embedding; "
         "bad = [m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules]; "
         "assert not bad, bad"
     )

@@ -1,6 +1,7 @@
-"""The fuzzy side of a store: FAISS indexes over its keys, kept in step with its change log.
+"""The fuzzy index of a store: two vector indexes over its keys, kept in step with its change log.
 
-Two indexes live side by side in one directory:
+:class:`FuzzyIndex` is what the CLI and the README call "the fuzzy index". It holds two
+:class:`~lmlm.kg.vector_index.VectorIndex` (one FAISS index each), side by side in one directory:
 
 - ``keys``: one vector per (entity, relation) key, text ``"{entity} {relation}"`` (the paper's
   ``flat`` mode);
@@ -12,6 +13,10 @@ since then, checking each touched key against the store, so an edit made by any 
 a script) reaches the index; the edit methods of :class:`~lmlm.kg.knowledge_graph.KnowledgeGraph`
 sync in the same call. On disk the directory is replaced whole (write aside, then rename), so a
 killed process leaves the old, consistent copy, which the next ``sync`` brings up to date.
+
+The index is derived data. One that cannot be read whole (a file truncated or missing, another
+embedding model) is rebuilt from the store with a warning. One whose directory cannot be written (a
+read-only store) is kept in memory: reads never fail for want of saving it.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import FuzzyIndexError
 from .facts import Fact
 from .store import Change, Key, KnowledgeStore
+from .vector_index import VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +63,27 @@ class KeyEntry:
         return f"{self.entity} {self.relation}"
 
 
-class KeyIndex:
-    """FAISS indexes over a store's keys. Build with :meth:`open`, keep current with :meth:`sync`."""
+def _entry(fact: Fact) -> KeyEntry:
+    return KeyEntry(fact.entity_key, fact.relation_key, fact.entity, fact.relation)
+
+
+class KeyHit(NamedTuple):
+    """A nearest (entity, relation) key and its cosine to the query."""
+
+    entry: KeyEntry
+    score: float
+
+
+class EntityHit(NamedTuple):
+    """A nearest subject entity (its normalised key) and its cosine to the query."""
+
+    entity_key: str
+    score: float
+
+
+class FuzzyIndex:
+    """Vector indexes over a store's keys and subject entities. Build with :meth:`open`, keep
+    current with :meth:`sync`."""
 
     def __init__(self, directory: Path, embedder, kind: str = "flat"):
         self.directory = Path(directory)
@@ -73,46 +99,93 @@ class KeyIndex:
         self._keys = None
         self._entities = None
         self.dirty = True  # holds changes not yet saved (a new index is unsaved)
+        # sync and rebuild save only where they can; an explicit save() says why it cannot
+        self.writable = _can_write_beside(self.directory)
 
     # ---------------------------------------------------------------- opening and saving
     @classmethod
-    def open(cls, directory: str | Path, embedder, kind: str = "flat") -> KeyIndex:
-        """Load the index in ``directory``, or an empty one if there is none (call :meth:`sync`)."""
-        from .fuzzy import FuzzyIndex
-
+    def open(cls, directory: str | Path, embedder, kind: str = "flat") -> FuzzyIndex:
+        """Load the index in ``directory``, or an empty one if there is none or it is damaged (logged
+        as a warning); :meth:`sync` then builds it from the store."""
         index = cls(Path(directory), embedder, kind)
-        meta_path = index.directory / "meta.json"
-        if not meta_path.exists() and (index.directory.parent / (index.directory.name + ".old")).exists():
-            os.replace(index.directory.parent / (index.directory.name + ".old"), index.directory)
-        if not meta_path.exists():
-            index._keys = FuzzyIndex(embedder, kind)
-            index._entities = FuzzyIndex(embedder, kind)
-            return index
+        old = index.directory.parent / (index.directory.name + ".old")
+        if not (index.directory / "meta.json").exists() and (old / "meta.json").exists():
+            if not index.writable:  # a save was cut short where we cannot finish it: read the old copy
+                index.directory = old
+            else:
+                shutil.rmtree(index.directory, ignore_errors=True)
+                os.replace(old, index.directory)
+        if not (index.directory / "meta.json").exists():
+            return index._emptied()
         try:
-            meta = json.loads(meta_path.read_text())
-            if meta.get("format") != FORMAT_VERSION:
-                raise FuzzyIndexError(
-                    f"{index.directory}: index format {meta.get('format')} is not {FORMAT_VERSION}"
-                )
-            index.kind = meta["kind"]
-            index.applied_change_id = int(meta["applied_change_id"])
-            index._keys = FuzzyIndex.load(index.directory / "keys", embedder)
-            index._entities = FuzzyIndex.load(index.directory / "entities", embedder)
-            with open(index.directory / "entries.jsonl", encoding="utf-8") as fh:
-                for line in fh:
-                    index._remember(KeyEntry(*json.loads(line)))
-            rel_keys = json.loads((index.directory / "relations.json").read_text())
-            if rel_keys:
-                vectors = np.load(index.directory / "relations.npy", allow_pickle=False)
-                index._relation_vectors = dict(zip(rel_keys, vectors))
-        except (OSError, ValueError, KeyError) as e:
-            raise FuzzyIndexError(
-                f"{index.directory}: damaged index ({e}); rebuild it with `lmlm kg index --rebuild`"
-            ) from e
+            index._load()
+        except (FuzzyIndexError, OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+            # RuntimeError: what faiss raises on a truncated index file
+            logger.warning(
+                "%s: the fuzzy index is damaged (%s); rebuilding it from the store (it is derived data)",
+                directory,
+                _one_line(e),
+            )
+            return cls(Path(directory), embedder, kind)._emptied()
+        index.directory = Path(directory)
+        index.dirty = False
         return index
 
+    def _emptied(self) -> FuzzyIndex:
+        self._keys = VectorIndex(self.embedder, self.kind)
+        self._entities = VectorIndex(self.embedder, self.kind)
+        return self
+
+    def _load(self) -> None:
+        """Read every file of the index and check them against each other and meta.json."""
+        meta = json.loads((self.directory / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION:
+            raise FuzzyIndexError(f"index format {meta.get('format')} is not {FORMAT_VERSION}")
+        self.kind = meta["kind"]
+        self.applied_change_id = int(meta["applied_change_id"])
+        self._keys = VectorIndex.load(self.directory / "keys", self.embedder)
+        self._entities = VectorIndex.load(self.directory / "entities", self.embedder)
+        with open(self.directory / "entries.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                self._remember(KeyEntry(*json.loads(line)))
+        rel_keys = json.loads((self.directory / "relations.json").read_text(encoding="utf-8"))
+        vectors = np.zeros((0, 0), dtype=np.float32)
+        if rel_keys:
+            vectors = np.load(self.directory / "relations.npy", allow_pickle=False)
+        counts = {
+            "keys": (meta["keys"], len(self.entries), len(self._keys.ids())),
+            "entities": (meta["entities"], len(self.entity_names), len(self._entities.ids())),
+            "relation vectors": (len(rel_keys), len(vectors) if rel_keys else 0),
+        }
+        for what, (expected, *found) in counts.items():
+            if any(n != expected for n in found):  # e.g. entries.jsonl cut at a line's end
+                raise FuzzyIndexError(
+                    f"{what}: meta.json or its list says {expected}, the files hold {found}"
+                )
+        self._relation_vectors = dict(zip(rel_keys, vectors))
+
     def save(self) -> None:
-        """Write the whole index aside and swap it in, so readers never see half an index."""
+        """Write the whole index aside and swap it in, so readers never see half an index. Raises
+        FuzzyIndexError naming the directory when it cannot be written."""
+        try:
+            self._write()
+        except OSError as e:
+            raise FuzzyIndexError(f"{self.directory}: cannot save the fuzzy index: {e.strerror or e}") from e
+        self.dirty = False
+
+    def _save_if_possible(self) -> None:
+        """Save for sync and rebuild: where the directory cannot be written (a read-only store), keep
+        the index in memory instead, so that reading never fails for want of saving."""
+        if not self.writable:
+            logger.debug("%s: not writable; the fuzzy index stays in memory", self.directory)
+            return
+        try:
+            self.save()
+        except FuzzyIndexError as e:
+            self.writable = False
+            logger.warning("%s; it stays in memory for this process", e)
+
+    def _write(self) -> None:
         tmp = self.directory.parent / (self.directory.name + ".tmp")
         old = self.directory.parent / (self.directory.name + ".old")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -126,7 +199,7 @@ class KeyIndex:
                     + "\n"
                 )
         rel_keys = list(self._relation_vectors)
-        (tmp / "relations.json").write_text(json.dumps(rel_keys, ensure_ascii=False))
+        (tmp / "relations.json").write_text(json.dumps(rel_keys, ensure_ascii=False), encoding="utf-8")
         if rel_keys:
             np.save(tmp / "relations.npy", np.stack([self._relation_vectors[k] for k in rel_keys]))
         meta = {
@@ -137,13 +210,12 @@ class KeyIndex:
             "entities": len(self.entity_names),
             "model": self.embedder.name,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         shutil.rmtree(old, ignore_errors=True)
         if self.directory.exists():
             os.replace(self.directory, old)
         os.replace(tmp, self.directory)
         shutil.rmtree(old, ignore_errors=True)
-        self.dirty = False
 
     # ---------------------------------------------------------------- keeping in step
     def sync(self, store: KnowledgeStore, *, show_progress: bool = False, save: bool | None = None) -> int:
@@ -161,35 +233,44 @@ class KeyIndex:
             or (self.applied_change_id == 0 and not self.entries)  # nothing to update: build afresh
         ):
             return self.rebuild(store, show_progress=show_progress)
+        # From the applied change itself: if clear() emptied the log since, it is gone, and a
+        # replay would miss every fact it deleted (change ids go on from the old ones).
+        changes = store.history(limit=REBUILD_AFTER_CHANGES + 2, since=self.applied_change_id - 1)
+        if self.applied_change_id and (not changes or changes[0].id != self.applied_change_id):
+            logger.info(
+                "%s: the change log was cleared since change %d; rebuilding", store, self.applied_change_id
+            )
+            return self.rebuild(store, show_progress=show_progress)
         touched: set[Key] = set()
-        for change in store.history(limit=REBUILD_AFTER_CHANGES + 1, since=self.applied_change_id):
+        for change in changes[1:] if self.applied_change_id else changes:
             touched.update(self._touched_keys(store, change))
         changed = self._refresh(store, touched, show_progress=show_progress)
         self.applied_change_id = last
         if save or (save is None and changed >= 1_000):
-            self.save()
+            self._save_if_possible()
         return changed
 
     def rebuild(self, store: KnowledgeStore, *, show_progress: bool = False) -> int:
         """Index every key of the store from scratch and save."""
-        from .fuzzy import FuzzyIndex
-
         last = store.last_change_id()
         self.entries.clear()
         self.entity_names.clear()
         self._entity_by_id.clear()
         self.relations_of.clear()
-        self._keys = FuzzyIndex(self.embedder, self.kind)
-        self._entities = FuzzyIndex(self.embedder, self.kind)
+        self._keys = VectorIndex(self.embedder, self.kind)
+        self._entities = VectorIndex(self.embedder, self.kind)
         newest: dict[Key, Fact] = {}
         for fact in store.iter_facts():
             newest[fact.key] = fact
         self._add(list(newest.values()), show_progress=show_progress)
         self.applied_change_id = last
-        self.save()
+        self.dirty = True
+        self._save_if_possible()
         return len(newest)
 
     def _touched_keys(self, store: KnowledgeStore, change: Change) -> Iterable[Key]:
+        if change.batched and change.op != "import":  # the log lists its facts per batch: read them
+            change = store.get_change(change.id)
         facts = list(change.removed) + list(change.added)
         if change.op == "import":
             facts += store.facts_created_by(change.id)
@@ -201,9 +282,9 @@ class KeyIndex:
         to_add, to_remove = [], []
         for key, facts in zip(keys_list, present):
             kid = key_id(*key)
-            if facts and kid not in self.entries:
+            if facts and self.entries.get(kid) != _entry(facts[0]):  # new, or newly spelt: as a rebuild
                 to_add.append(facts[0])
-            elif not facts and kid in self.entries:
+            if kid in self.entries and (not facts or self.entries[kid] != _entry(facts[0])):
                 to_remove.append(kid)
         self._remove(to_remove)
         self._add(to_add, show_progress=show_progress)
@@ -221,7 +302,7 @@ class KeyIndex:
     def _add(self, facts: Sequence[Fact], *, show_progress: bool = False) -> None:
         if not facts:
             return
-        entries = [KeyEntry(f.entity_key, f.relation_key, f.entity, f.relation) for f in facts]
+        entries = [_entry(f) for f in facts]
         new_entities = {e.entity_key: e.entity for e in entries if e.entity_key not in self.entity_names}
         for e in entries:
             self._remember(e)
@@ -249,18 +330,19 @@ class KeyIndex:
             self._entities.remove(np.array(gone_entities, dtype=np.int64))
 
     # ---------------------------------------------------------------- searching
-    def search_keys(self, texts: Sequence[str], k: int = 1) -> list[list[tuple[KeyEntry, float]]]:
+    def search_keys(self, texts: Sequence[str], k: int = 1) -> list[list[KeyHit]]:
         """Nearest (entity, relation) keys of each query text, best first."""
         hits = self._keys.search(list(texts), k=k) if len(self.entries) else [[] for _ in texts]
-        return [[(self.entries[h.id], h.score) for h in row if h.id in self.entries] for row in hits]
+        return [[KeyHit(self.entries[h.id], h.score) for h in row if h.id in self.entries] for row in hits]
 
-    def search_entities(self, names: Sequence[str], k: int = 1) -> list[list[tuple[str, float]]]:
+    def search_entities(self, names: Sequence[str], k: int = 1) -> list[list[EntityHit]]:
         """Nearest subject entity keys of each name, best first."""
         if not self.entity_names:
             return [[] for _ in names]
         rows = self._entities.search(list(names), k=k)
         return [
-            [(self._entity_by_id[h.id], h.score) for h in row if h.id in self._entity_by_id] for row in rows
+            [EntityHit(self._entity_by_id[h.id], h.score) for h in row if h.id in self._entity_by_id]
+            for row in rows
         ]
 
     def relation_vectors(self, relation_keys: Sequence[str]) -> np.ndarray:
@@ -292,10 +374,27 @@ class KeyIndex:
             problems.append(f"fuzzy index holds {len(extra)} keys the store does not have, e.g. {sample}")
         if missing:
             problems.append(f"fuzzy index lacks {len(missing)} keys of the store")
-        if len(self._keys) != len(self.entries):
-            problems.append(f"fuzzy key index has {len(self._keys)} vectors for {len(self.entries)} keys")
-        if len(self._entities) != len(self.entity_names):
-            problems.append(
-                f"fuzzy entity index has {len(self._entities)} vectors for {len(self.entity_names)} entities"
-            )
+        for what, vectors, listed in (
+            ("key", self._keys, set(self.entries)),
+            ("entity", self._entities, set(self._entity_by_id)),
+        ):
+            held = set(vectors.ids().tolist())
+            if held != listed:
+                problems.append(
+                    f"fuzzy {what} index: {len(held - listed)} vectors of no listed {what}, "
+                    f"{len(listed - held)} listed {what}s without a vector"
+                )
         return problems
+
+
+def _can_write_beside(directory: Path) -> bool:
+    """Whether an index can be saved as ``directory``: its parent (or the nearest folder above that
+    exists, which save would create folders in) must be writable."""
+    parent = directory.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return os.access(parent, os.W_OK | os.X_OK)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
