@@ -75,17 +75,17 @@ def load_causal_lm(path: str, device: str = "cpu"):
 def open_lmlm(path: str, store: str, device: str = "cpu", **resolver_options):
     """The LMLM at ``path`` with lookups answered by ``store`` (closed on exit); yields
     ``(model, knowledge_graph)``. ``resolver_options`` go to ``ResolverConfig``."""
-    from lmlm.kg import KnowledgeGraph, open_store
-    from lmlm.model import LMLM
+    import torch
 
-    model = LMLM.from_pretrained(path)
-    kg = KnowledgeGraph(open_store(store, create=False))
+    from lmlm.api import load_lmlm
+    from lmlm.kg import ResolverConfig
+
+    config = ResolverConfig(**resolver_options)
+    model = load_lmlm(path, store, resolver_config=config, device=device, dtype=torch.float32)
     try:
-        model.lookup_fn = kg.resolver(**resolver_options)
-        model.to(device)
-        yield model, kg
+        yield model, model.knowledge_graph
     finally:
-        kg.close()
+        model.knowledge_graph.close()
 
 
 def generate_texts(
@@ -95,14 +95,16 @@ def generate_texts(
     lookups go to its ``lookup_fn``; without, an LMLM's opener is suppressed (it writes from its
     weights, as ``lmlm demo`` shows) and a model whose tokenizer lacks the lookup tokens decodes
     plainly."""
-    from lmlm.model import as_lmlm
+    from lmlm.api import load_lmlm
+    from lmlm.model import LookupTokenIds
 
     try:
-        lmlm = as_lmlm(model, tokenizer)
+        LookupTokenIds.from_tokenizer(tokenizer)  # checked first: load_lmlm changes the model's class
     except ValueError:
         if lookup:
             raise
         return _plain_outputs(model, tokenizer, prompts, max_new_tokens, batch_size)
+    lmlm = load_lmlm(model, tokenizer=tokenizer)  # in place; an attached lookup_fn stays
     options = {} if lookup else {"max_lookups": 0}
     return lmlm.generate_outputs(
         prompts,

@@ -66,7 +66,7 @@ class _Experiment:
         shutil.rmtree(base, ignore_errors=True)
         shutil.copytree(self.models.store, base)
         with KnowledgeGraph.open(base) as kg:
-            kg.build_index(show_progress=self.show)
+            kg.build_fuzzy_index(show_progress=self.show)
         return base
 
     def _items(self, forget: tuple[str, ...], retain: tuple[str, ...]) -> EvalItems:

@@ -74,7 +74,7 @@ def delete_people(kg, people: Sequence[str], *, audit: bool = True) -> ForgetRun
         audit_seconds = time.perf_counter() - start
     details = {
         "people": len(people),
-        "facts_removed": sum(len(c.removed) for c in changes),
+        "facts_removed": sum(c.removed_count or len(c.removed) for c in changes),
         "index_seconds": round(index_seconds, 3),
         "leak_candidates": len(candidates),
         "leak_examples": candidates[:10],
