@@ -51,6 +51,7 @@ from lmlm.train.pretrain import PretrainArgs, PretrainResult, pretrain, token_lo
 from lmlm.train.tokenizer import lookup_token_ids, train_tokenizer
 
 from .entry_point import parse_script_args, write_json
+from .loglik import windows
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ def text_loss(model, tokenizer, docs: list[Document], mode: str, window: int) ->
         )
         ids = torch.tensor(enc.input_ids)
         labels = ids.masked_fill(~torch.from_numpy(mask), IGNORE_INDEX)
-        for start, end, first in _windows(len(ids), window):
+        for start, end, first in windows(len(ids), window):
             y = labels[start:end].clone()
             y[: first - start] = IGNORE_INDEX  # scored by an earlier window
             x = ids[start:end]
@@ -235,18 +236,6 @@ def text_loss(model, tokenizer, docs: list[Document], mode: str, window: int) ->
             count += int((y[1:] != IGNORE_INDEX).sum())
     chars = sum(len(strip_lookups(d.annotated)) for d in docs) + len(docs)  # + one end-of-text each
     return TextLoss(total / max(1, count), count, chars, total / max(1, chars))
-
-
-def _windows(n: int, window: int):
-    """(start, end, first scored position): windows of ``window`` tokens, stride half of it."""
-    stride = max(1, window // 2)
-    scored_to = 1  # position 0 has no context
-    for start in range(0, max(1, n - 1), stride):
-        end = min(start + window, n)
-        yield start, end, max(scored_to, start + 1)
-        scored_to = end
-        if end == n:
-            return
 
 
 def evaluate_runs(

@@ -6,6 +6,7 @@
 * ``lmlm train ...``: tokenizers, pretraining, the annotator (:mod:`lmlm.cli.train`)
 * ``lmlm generate``: decode prompts with lookups answered by a store (:mod:`lmlm.cli.generate`)
 * ``lmlm annotate``: raw text to annotated corpus, triples and a store (:mod:`lmlm.cli.annotate`)
+* ``lmlm eval ...``: perplexities, completion, factual precision, NLU, unlearning, reports (:mod:`lmlm.cli.eval`)
 
 A group's module has ``register(groups)``, which adds its parser (flags made from its settings'
 dataclasses with :mod:`lmlm.cli.common`) and sets ``func`` on each command; adding a group is one
@@ -27,7 +28,7 @@ from lmlm.kg.errors import KnowledgeGraphError
 
 logger = logging.getLogger("lmlm")
 
-GROUPS = ("kg", "data", "demo", "train", "generate", "annotate")
+GROUPS = ("kg", "data", "demo", "train", "generate", "annotate", "eval")
 """The modules of :mod:`lmlm.cli` that make a command group, in the order ``lmlm --help`` lists them."""
 
 

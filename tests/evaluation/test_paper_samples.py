@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from lmlm.evaluation.paper_samples import _windows, build_split, text_loss, text_mask
+from lmlm.evaluation.loglik import windows
+from lmlm.evaluation.paper_samples import build_split, text_loss, text_mask
 from lmlm.kg.syntax import format_annotated_call, format_pretraining_lookup
 from lmlm.train.corpus import Document
 from lmlm.train.masking import encode_documents
@@ -41,7 +42,7 @@ def test_text_mask_keeps_the_words_and_drops_the_whole_lookup(tokenizer):
 @pytest.mark.parametrize("n", [1, 2, 5, 8, 9, 16, 17, 37])
 def test_windows_score_every_position_but_the_first_exactly_once(n):
     scored = []
-    for start, end, first in _windows(n, 8):
+    for start, end, first in windows(n, 8):
         assert 0 <= start < first <= end <= n and end - start <= 8
         scored += range(first, end)
     assert scored == list(range(1, n))
