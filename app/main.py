@@ -1,5 +1,6 @@
 """The app's entry script (``streamlit run``; ``lmlm app`` starts it): the tab's state, the sidebar
-and the pages. Each page is a thin module in ``pages/`` over library calls."""
+and the pages. Each page is a thin script in ``screens/`` over library calls (not ``pages/``:
+Streamlit would run a page of that folder alone when its URL is opened first, without this script)."""
 
 from __future__ import annotations
 

@@ -101,10 +101,10 @@ def notice() -> None:
 
 
 PAGE_FILES = {
-    "generate": "pages/generate.py",
-    "facts": "pages/facts.py",
-    "graph": "pages/graph.py",
-    "cypher": "pages/cypher.py",
-    "history": "pages/history.py",
-    "settings": "pages/settings.py",
+    "generate": "screens/generate.py",
+    "facts": "screens/facts.py",
+    "graph": "screens/graph.py",
+    "cypher": "screens/cypher.py",
+    "history": "screens/history.py",
+    "settings": "screens/settings.py",
 }

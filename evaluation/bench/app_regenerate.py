@@ -166,7 +166,7 @@ def _apptest_click(args, store_dir: Path, prompts, entity: str, relation: str) -
     at = AppTest.from_file(str(main), default_timeout=120).run()
     at.session_state[state.PROMPTS] = list(prompts)
     at.session_state[state.ENTITY] = entity
-    at.switch_page("pages/facts.py").run()
+    at.switch_page("screens/facts.py").run()
     seconds = []
     with KnowledgeGraph.open(store_dir) as kg:
         values = _other_values(kg, entity, relation, args.repeats + 2)[1:]

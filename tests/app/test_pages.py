@@ -13,7 +13,13 @@ import pytest
 from lmlm.app import facts_view, forget_view, state
 from lmlm.kg import KnowledgeGraph, normalize_key
 
-PAGES = ["pages/facts.py", "pages/graph.py", "pages/cypher.py", "pages/history.py", "pages/settings.py"]
+PAGES = [
+    "screens/facts.py",
+    "screens/graph.py",
+    "screens/cypher.py",
+    "screens/history.py",
+    "screens/settings.py",
+]
 
 
 def _no_exception(at) -> None:
@@ -36,7 +42,7 @@ def _errors(at) -> list[str]:
 
 def open_entity(at, entity: str):
     at.session_state[state.ENTITY] = entity
-    return at.switch_page("pages/facts.py").run()
+    return at.switch_page("screens/facts.py").run()
 
 
 def edit_value(at, relation: str, value: str):
@@ -61,9 +67,9 @@ def test_every_page_renders_on_the_embedded_store(start_app, app_config, edit_ca
     for page in PAGES:
         at.switch_page(page).run()
         _no_exception(at)
-    at.switch_page("pages/cypher.py").run()
+    at.switch_page("screens/cypher.py").run()
     assert "runs on a Neo4j store" in _texts(at)  # and says why it is unavailable here
-    at.switch_page("pages/facts.py").run()
+    at.switch_page("screens/facts.py").run()
     assert at.session_state[state.FACTS_SHOWN]  # the entity's facts are in the table
 
 
@@ -117,7 +123,7 @@ def test_edit_forget_and_undo_each_regenerate_the_prompts(start_app, app_config,
     assert lookups_of(after, case.entity, case.relation), "the model still asks, and the store has no answer"
     assert case.new_value not in after.raw_text  # no longer stated: nothing injects it
 
-    at.switch_page("pages/history.py").run()
+    at.switch_page("screens/history.py").run()
     forget_change = at.session_state[state.REGENERATION].changes[0]
     at.selectbox(key="history_pick").set_value(forget_change.id).run()
     at.button(key="undo").click().run()
@@ -159,12 +165,12 @@ def test_bad_input_is_a_message_beside_the_form_and_changes_nothing(start_app, a
     with KnowledgeGraph.open(app_config.store) as kg:
         assert kg.store.history(limit=1)[0].op == "import"
 
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("screens/settings.py").run()
     at.number_input(key="resolver_threshold").set_value(1.5)
     at.button[0].click().run()
     assert any("threshold must be a cosine in [-1, 1]" in e for e in _errors(at))
 
-    at.switch_page("pages/cypher.py").run()
+    at.switch_page("screens/cypher.py").run()
     at.text_area(key=state.CYPHER_PARAMS).set_value("{not json").run()
     assert any(e.startswith("Parameters:") for e in _errors(at))
     _no_exception(at)
@@ -178,7 +184,7 @@ def test_a_read_only_app_hides_and_refuses_every_write(start_app, app_config, ed
     keys = {b.key for b in at.button}
     assert not keys & {"save_facts", "forget_fact", "forget_entity", "add_alias", "merge", "import_go"}
     assert not at.data_editor and at.dataframe  # the facts as a table that cannot be edited
-    at.switch_page("pages/history.py").run()
+    at.switch_page("screens/history.py").run()
     at.selectbox(key="history_pick").set_value(1).run()
     assert "undo" not in {b.key for b in at.button}
     # a write that reaches the code anyway (a stale page) is refused
@@ -203,6 +209,6 @@ def test_an_unreachable_neo4j_is_a_message_within_seconds_and_the_rest_keeps_wor
     for page in PAGES:
         at.switch_page(page).run(timeout=30)
         _no_exception(at)
-    at.switch_page("pages/facts.py").run()
+    at.switch_page("screens/facts.py").run()
     assert any("not available" in e and str(port) in e for e in _errors(at))
     assert any(b.key == "retry_store" for b in at.button)

@@ -69,7 +69,10 @@ def test_bad_settings_are_named(model_dir, tmp_path, capsys, flags, message):
 def test_fallback_choices_are_the_resolvers(capsys):
     with pytest.raises(SystemExit):
         main(["generate", "Ko", "--fallback", "guess"])
-    assert "--fallback: invalid choice: 'guess' (choose from 'none', 'unknown', 'top1')" in capsys.readouterr().err
+    assert (
+        "--fallback: invalid choice: 'guess' (choose from 'none', 'unknown', 'top1')"
+        in capsys.readouterr().err
+    )
 
 
 def test_logit_bias_takes_paper_none_or_a_json_map(capsys):

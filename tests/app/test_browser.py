@@ -1,0 +1,177 @@
+"""The app in a real browser: ``lmlm app`` on a loopback port, driven by Playwright through Debian's
+headless Chromium (never a downloaded browser). A fact is edited in the table as a user does; the
+test waits on the page for the regenerated output, checks that hostile names show as text, and
+saves a screenshot (``$LMLM_TEST_ARTIFACTS`` or the test's tmp dir).
+
+``.ci/run`` installs ``chromium`` with apt. Without it the test fails and says so; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lmlm.kg import KnowledgeGraph, Triple
+from tests.app.conftest import HOSTILE
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = int(os.environ.get("LMLM_TEST_BROWSER_WAIT_MS", 240_000))  # a decode on a busy 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(app_config, tmp_path):
+    """``lmlm app`` on a copy of the demo store with hostile names added; yields its URL."""
+    with KnowledgeGraph.open(app_config.store) as kg:
+        kg.import_triples([Triple(name, "Occupation", HOSTILE[2]) for name in HOSTILE[:2]])
+        kg.import_triples([Triple("Long " + "x" * 10_000, "Occupation", "😀" * 50)])
+    port = _free_port()
+    argv = [sys.executable, "-m", "lmlm.cli", "app", "--port", str(port), "--no-browser"]
+    for name in ("store", "model", "standard_model", "prompts"):
+        argv += [f"--{name.replace('_', '-')}", getattr(app_config, name)]
+    log = tmp_path / "app.log"
+    env = {**os.environ, "LMLM_HOME": str(tmp_path / "home")}
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield f"http://127.0.0.1:{port}", proc, log
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the app's own process group: lmlm became streamlit
+        proc.wait(timeout=30)
+
+
+def _wait_until_serving(url: str, proc, log: Path) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"lmlm app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)  # polling the health endpoint until the server answers
+    pytest.fail(f"lmlm app did not answer on {url}:\n{log.read_text()[-3000:]}")
+
+
+def _browser(playwright, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (as .ci/run does)")
+    profile = tmp_path / "profile"
+    return playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        args=FLAGS,
+        headless=True,
+        viewport={"width": 1400, "height": 1000},
+    )
+
+
+def _artifacts(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("LMLM_TEST_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _open_entity(page, name: str) -> None:
+    """Facts page: search the name and open it from the results."""
+    page.get_by_role("link", name="Facts").click()
+    search = page.get_by_label("Search entities")
+    search.fill(name[:40])
+    search.press("Enter")
+    page.get_by_role("combobox", name=re.compile(r"^\d+ found")).click()  # the results' selectbox
+    page.get_by_role("option").first.click()
+
+
+def _type_in_cell(page, row: int, column: int, text: str) -> None:
+    """Type into the facts table's cell (row, column), counted from 0 below the header row."""
+    grid = page.locator('[data-testid="stDataFrameResizable"]').first
+    first = page.locator("#glide-cell-0-0")  # the grid's accessible copy of its cells
+    first.wait_for(state="attached", timeout=WAIT_MS)
+    box = grid.bounding_box()
+    header, height = 35, 35  # the grid's default header and row heights, in CSS pixels
+    page.mouse.click(box["x"] + 20, box["y"] + header + height * row + height / 2)
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+@pytest.mark.slow
+def test_edit_a_fact_in_the_browser_and_see_the_output_regenerate(served, app_config, edit_case, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+    url, proc, log = served
+    _wait_until_serving(url, proc, log)
+    shots = _artifacts(tmp_path)
+    with sync_playwright() as playwright:
+        context = _browser(playwright, tmp_path)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        dialogs: list[str] = []  # an alert() that ran would land here
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        try:
+            page.goto(url)
+            prompts = page.get_by_label("Your prompts, one per line")
+            prompts.fill(edit_case.prompt)
+            prompts.press("Control+Enter")  # a text area sends its value on Ctrl+Enter or blur
+            page.get_by_role("button", name="Generate").click()
+            old_hover = f"{edit_case.entity} | {edit_case.relation} = {edit_case.old_value} (exact"
+            expect(page.locator(f'a[title*="{old_hover}"]').first).to_be_visible()
+
+            _open_entity(page, edit_case.entity)
+            expect(page.locator("h2", has_text=edit_case.entity)).to_be_visible()
+            with KnowledgeGraph.open(app_config.store) as kg:
+                relations = sorted(
+                    kg.store.facts_of(edit_case.entity), key=lambda f: (f.relation_key, -f.seq)
+                )
+            row = next(i for i, f in enumerate(relations) if f.relation == edit_case.relation)
+            _type_in_cell(page, row, 1, edit_case.new_value)
+            page.get_by_role("button", name="Save changes").click()
+            new_hover = f"{edit_case.entity} | {edit_case.relation} = {edit_case.new_value} (exact"
+            expect(page.locator(f'a[title*="{new_hover}"]').first).to_be_visible()  # the regenerated output
+            expect(page.get_by_text("Regenerated after:")).to_be_visible()
+            page.screenshot(path=str(shots / "app-regenerated.png"), full_page=True)
+
+            for name in HOSTILE[:2]:
+                _open_entity(page, name)
+                expect(page.locator("h2", has_text=name)).to_be_visible()  # the name, as text
+            assert page.locator("img[src='x']").count() == 0
+            assert page.locator("script", has_text="alert").count() == 0
+            assert dialogs == []
+            page.screenshot(path=str(shots / "app-hostile-names.png"), full_page=True)
+        except Exception:  # a failed expect or a locator that timed out: the page as it was
+            page.screenshot(path=str(shots / "app-failed.png"), full_page=True)
+            raise
+        finally:
+            context.close()
+    with KnowledgeGraph.open(app_config.store) as kg:
+        assert [f.value for f in kg.store.lookup(edit_case.entity, edit_case.relation)] == [
+            edit_case.new_value
+        ]
+    assert re.search(r"LMLM app: http://127\.0\.0\.1:\d+", log.read_text())
