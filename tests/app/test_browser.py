@@ -107,18 +107,21 @@ def _open_entity(page, name: str) -> None:
     page.get_by_role("option").first.click()
 
 
-def _type_in_cell(page, row: int, column: int, text: str) -> None:
-    """Type into the facts table's cell (row, column), counted from 0 below the header row."""
+def _edit_cell(page, relation: str, value: str) -> None:
+    """Facts table: set the value of ``relation``'s row as a user does (select, Enter, type, Enter)."""
     grid = page.locator('[data-testid="stDataFrameResizable"]').first
-    first = page.locator("#glide-cell-0-0")  # the grid's accessible copy of its cells
-    first.wait_for(state="attached", timeout=WAIT_MS)
+    page.locator("#glide-cell-0-0").wait_for(state="attached")  # the grid's accessible copy of its cells
+    cells = page.locator('[id^="glide-cell-0-"]')
+    names = [cells.nth(i).inner_text() for i in range(cells.count())]
+    row = names.index(relation)
     box = grid.bounding_box()
-    header, height = 35, 35  # the grid's default header and row heights, in CSS pixels
-    page.mouse.click(box["x"] + 20, box["y"] + header + height * row + height / 2)
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    header, height = 36, 35  # the grid's header and row heights, in CSS pixels
+    page.mouse.click(box["x"] + 20, box["y"] + header + height * row + height / 2)  # the relation cell
+    page.keyboard.press("ArrowRight")  # its value
+    page.keyboard.press("Enter")  # opens the cell's editor
+    editor = page.locator('[id^="gdg-overlay-"] textarea, [id^="gdg-overlay-"] input').first
+    editor.fill(value)
+    editor.press("Enter")
 
 
 @pytest.mark.slow
@@ -146,13 +149,10 @@ def test_edit_a_fact_in_the_browser_and_see_the_output_regenerate(served, app_co
 
             _open_entity(page, edit_case.entity)
             expect(page.locator("h2", has_text=edit_case.entity)).to_be_visible()
-            with KnowledgeGraph.open(app_config.store) as kg:
-                relations = sorted(
-                    kg.store.facts_of(edit_case.entity), key=lambda f: (f.relation_key, -f.seq)
-                )
-            row = next(i for i, f in enumerate(relations) if f.relation == edit_case.relation)
-            _type_in_cell(page, row, 1, edit_case.new_value)
-            page.get_by_role("button", name="Save changes").click()
+            _edit_cell(page, edit_case.relation, edit_case.new_value)
+            save = page.get_by_role("button", name="Save changes")
+            expect(save).to_be_enabled()  # the edit reached the server
+            save.click()
             new_hover = f"{edit_case.entity} | {edit_case.relation} = {edit_case.new_value} (exact"
             expect(page.locator(f'a[title*="{new_hover}"]').first).to_be_visible()  # the regenerated output
             expect(page.get_by_text("Regenerated after:")).to_be_visible()
