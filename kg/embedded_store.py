@@ -2,7 +2,8 @@
 
 SQLite gives durability and transactions from the standard library: an edit or a whole import is
 one transaction, so a failed or killed import leaves the store as it was. WAL mode lets readers
-(exact lookups, the app) work while a writer imports.
+(exact lookups, the app) work while a writer imports. A store whose files cannot be written opens
+read-only (see :mod:`lmlm.kg.sqlite_open`).
 """
 
 from __future__ import annotations
@@ -15,52 +16,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import FactNotFoundError, ImportInterruptedError, KnowledgeStoreError, StoreUnavailableError
+from .changes import CHANGE_COLUMNS, Change, ChangeDraft, ImportReport
+from .errors import FactNotFoundError, ImportInterruptedError, KnowledgeStoreError
 from .facts import FACT_FIELDS, Alias, Fact, Triple, fact_id_from_keys, normalize_key
-from .store import CHANGE_COLUMNS, Change, ChangeDraft, ImportReport, Key, KnowledgeStore, StoreStats
+from .sqlite_open import DB_FILE, open_database
+from .store import Key, KnowledgeStore, StoreStats
 
 logger = logging.getLogger(__name__)
-
-DB_FILE = "kg.sqlite"
-SCHEMA_VERSION = "1"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS facts (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: larger is newer
-    id           TEXT NOT NULL UNIQUE,
-    entity       TEXT NOT NULL,
-    relation     TEXT NOT NULL,
-    value        TEXT NOT NULL,
-    entity_key   TEXT NOT NULL,
-    relation_key TEXT NOT NULL,
-    value_key    TEXT NOT NULL,
-    source       TEXT,
-    annotator    TEXT,
-    created_at   REAL NOT NULL,
-    change_id    INTEGER
-);
-CREATE INDEX IF NOT EXISTS facts_by_key ON facts (entity_key, relation_key, seq);
-CREATE INDEX IF NOT EXISTS facts_by_value ON facts (value_key);
-CREATE INDEX IF NOT EXISTS facts_by_change ON facts (change_id);
-CREATE TABLE IF NOT EXISTS aliases (
-    alias_key  TEXT PRIMARY KEY,
-    alias      TEXT NOT NULL,
-    entity_key TEXT NOT NULL,
-    entity     TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS aliases_by_entity ON aliases (entity_key);
-CREATE TABLE IF NOT EXISTS changes (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    op          TEXT NOT NULL,
-    summary     TEXT NOT NULL,
-    created_at  REAL NOT NULL,
-    undoes      INTEGER,
-    undone_by   INTEGER,
-    added_count INTEGER NOT NULL DEFAULT 0,
-    payload     TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
 
 # Rows come back as sqlite3.Row and are read by column name (Fact.from_dict, Change.from_record).
 _FACT_COLUMNS = ", ".join(FACT_FIELDS)
@@ -75,33 +37,19 @@ _INSERT_FACT = (
 
 
 class EmbeddedStore(KnowledgeStore):
-    """Facts in ``<directory>/kg.sqlite``. Safe to share between threads (one lock per store)."""
+    """Facts in ``<directory>/kg.sqlite``. Safe to share between threads (one lock per store).
+
+    ``create``: make the store if there is none (else StoreNotFoundError). ``read_only``: never write;
+    without it, a store whose files cannot be written opens read-only by itself, and its writes raise
+    ReadOnlyStoreError saying why.
+    """
 
     backend = "embedded"
 
-    def __init__(self, directory: str | Path, *, create: bool = True):
+    def __init__(self, directory: str | Path, *, create: bool = True, read_only: bool = False):
         self.directory = Path(directory).expanduser()
-        if self.directory.suffix in {".sqlite", ".db"}:
-            raise StoreUnavailableError(f"{self.directory}: give the store's directory, not a database file")
-        if not self.directory.exists():
-            if not create:
-                raise StoreUnavailableError(f"{self.directory}: no such store")
-            self.directory.mkdir(parents=True, exist_ok=True)
-        elif not self.directory.is_dir():
-            raise StoreUnavailableError(f"{self.directory}: exists and is not a directory")
         self._lock = threading.RLock()
-        try:
-            self._db = sqlite3.connect(
-                self.directory / DB_FILE, isolation_level=None, check_same_thread=False, timeout=30
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA cache_size=-65536")
-            self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-        except sqlite3.DatabaseError as e:
-            raise StoreUnavailableError(f"{self.directory / DB_FILE}: cannot open the store: {e}") from e
+        self._db, self._read_only_reason = open_database(self.directory, create=create, read_only=read_only)
 
     # ---------------------------------------------------------------- plumbing
     @property
@@ -313,6 +261,7 @@ class EmbeddedStore(KnowledgeStore):
         )
 
     def clear(self) -> None:
+        self.require_writable("clear the store")
         with self._transaction() as cur:
             for table in ("facts", "aliases", "changes"):
                 cur.execute(f"DELETE FROM {table}")  # table names from this fixed tuple
@@ -342,6 +291,7 @@ class _Transaction:
         self.store = store
 
     def __enter__(self) -> sqlite3.Cursor:
+        self.store.require_writable("write")
         self.store._lock.acquire()
         try:
             self.store._db.execute("BEGIN IMMEDIATE")

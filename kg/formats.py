@@ -1,9 +1,15 @@
-"""Readers and writers of triples: the paper's JSON files, JSONL and CSV.
+"""Readers of triples: the paper's JSON files, JSONL and CSV (the writers are in
+:mod:`lmlm.kg.format_writers`, and named here too).
 
 Readers are generators of :class:`~lmlm.kg.facts.Triple`. Malformed input raises
 :class:`~lmlm.kg.errors.InputFormatError` naming the file and where in it: ``line N`` (JSONL,
 CSV, and JSON that does not parse or decode) or ``triplets[N]`` / ``examples[N]`` (the paper's JSON).
-JSONL and CSV are read one record at a time; the paper's JSON files are loaded whole.
+JSONL and CSV are read one record at a time, a line at most ``MAX_LINE_BYTES`` (a longer line is
+refused without being read whole); the paper's JSON files are loaded whole. A field longer than its
+limit (:mod:`lmlm.kg.limits`) is refused with its file and place.
+
+A file with no records reads as no triples, in every format: an empty or blank file, a CSV with only
+its header, a JSON file whose list is empty. Importing one logs no change.
 
 Formats (the names :func:`detect_format` returns and :func:`read_triples` takes):
 
@@ -24,15 +30,20 @@ import json
 import logging
 import os
 import re
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import InputFormatError
-from .facts import Fact, Triple
+from .errors import FieldTooLongError, InputFormatError
+from .facts import Triple
+
+# The writers, and the atomic file writer other modules share, as they were named here before.
+from .format_writers import _atomic_writer as _atomic_writer
+from .format_writers import write_jsonl as write_jsonl
+from .format_writers import write_paper_database as write_paper_database
+from .limits import MAX_LINE_BYTES, check_field_lengths
 from .syntax import ParseProblem, parse_annotated
 
 logger = logging.getLogger(__name__)
@@ -52,8 +63,6 @@ _ANNOTATED_KEYS = {"examples", "metadata"}
 _FIRST_KEY = re.compile(r'\A\ufeff?\s*\{\s*"((?:[^"\\]|\\.)*)"')
 _PEEK_BYTES = 1 << 16
 _SHOWN_PROBLEMS = 5
-# Escaped in JSONL output: str.splitlines() and some JSON-lines readers break lines at these.
-_LINE_SEPARATORS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
 
 PathLike = str | os.PathLike
 
@@ -83,7 +92,8 @@ class ReadReport:
 def detect_format(path: PathLike) -> str:
     """The format of ``path``: by extension (.jsonl, .ndjson, .csv), else by content.
 
-    JSON is told by its first top-level key; a file whose first line is an object is JSONL.
+    JSON is told by its first top-level key; a file whose first line is an object is JSONL, and so
+    is a blank file (it holds no records in any format).
     """
     suffix = Path(path).suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
@@ -91,6 +101,8 @@ def detect_format(path: PathLike) -> str:
     if suffix == ".csv":
         return CSV
     head = _peek(path)
+    if not head.lstrip("\ufeff").strip() and len(head.encode("utf-8")) < _PEEK_BYTES:
+        return JSONL
     match = _FIRST_KEY.match(head)
     key = match.group(1) if match else None
     if key in _DATABASE_KEYS:
@@ -234,6 +246,7 @@ def unique_document_id(doc_id: str, taken: set[str]) -> str:
 
 
 def _load_json(path: PathLike) -> Any:
+    """The file's JSON value; None for a blank file (no records)."""
     with _open_binary(path) as f:
         raw = f.read()
     try:
@@ -241,6 +254,8 @@ def _load_json(path: PathLike) -> Any:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise _error(path, f"line {line}", f"not UTF-8 (byte {e.start})") from e
+    if not text.strip():
+        return None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -248,6 +263,8 @@ def _load_json(path: PathLike) -> Any:
 
 
 def _require_list(path: PathLike, data: Any, key: str) -> list:
+    if data is None:  # a blank file
+        return []
     if not isinstance(data, dict):
         raise _error(path, "top level", f"expected an object, got {_type_name(data)}")
     if key not in data:
@@ -267,13 +284,14 @@ def read_jsonl(path: PathLike) -> Iterator[Triple]:
         yield _triple_from_record(path, f"line {number}", record)
 
 
-def read_json_objects(path: PathLike) -> Iterator[tuple[int, dict]]:
+def read_json_objects(path: PathLike, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSON-lines file, read as it streams.
 
-    The one JSONL reader: triples here, documents in ``lmlm.train.corpus``. A line that is not UTF-8
-    or not a JSON object raises InputFormatError naming the file and ``line N``.
+    The one JSONL reader: triples here, documents in ``lmlm.train.corpus``. A line that is not UTF-8,
+    not a JSON object or longer than ``max_line_bytes`` raises InputFormatError naming the file and
+    ``line N``.
     """
-    for number, line in _iter_lines(path):
+    for number, line in _iter_lines(path, max_line_bytes):
         if not line.strip():
             continue
         try:
@@ -353,10 +371,19 @@ def _triple_from_row(path: PathLike, where: str, columns: list[str], row: list[s
     return _make_triple(path, where, *fields)
 
 
-def _iter_lines(path: PathLike) -> Iterator[tuple[int, str]]:
-    """(line number, text with its line ending); bytes that are not UTF-8 name their line."""
+def _iter_lines(path: PathLike, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
+    """(line number, text with its line ending); bytes that are not UTF-8 name their line. A line is
+    read at most ``max_line_bytes`` far: a longer one is refused before the rest of it is read."""
     with _open_binary(path) as f:
-        for number, raw in enumerate(f, start=1):
+        number = 0
+        while raw := f.readline(max_line_bytes + 1):
+            number += 1
+            if len(raw) > max_line_bytes and not (len(raw) == max_line_bytes + 1 and raw.endswith(b"\n")):
+                raise _error(
+                    path,
+                    f"line {number}",
+                    f"longer than {max_line_bytes:,} bytes (lmlm.kg.limits.MAX_LINE_BYTES); not read further",
+                )
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as e:
@@ -365,74 +392,18 @@ def _iter_lines(path: PathLike) -> Iterator[tuple[int, str]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Writers
-
-
-def write_paper_database(facts_or_triples: Iterable[Triple | Fact], path: PathLike) -> int:
-    """Write the paper's database JSON (sorted unique name lists, triplets in order); returns the count."""
-    triplets = [[t.entity, t.relation, t.value] for t in facts_or_triples]
-    lists = {
-        "entities": sorted({e for e, _, _ in triplets}),
-        "relationships": sorted({r for _, r, _ in triplets}),
-        "return_values": sorted({v for _, _, v in triplets}),
-        "triplets": triplets,
-    }
-    with _atomic_writer(path) as f:
-        f.write("{\n")
-        for n, (key, items) in enumerate(lists.items()):
-            _write_json_list(f, key, items, last=n == len(lists) - 1)
-        f.write("}\n")
-    return len(triplets)
-
-
-def write_jsonl(facts: Iterable[Triple | Fact], path: PathLike) -> int:
-    """One JSON object a line: every field of a Fact (``to_dict``) or of a Triple; returns the count."""
-    count = 0
-    with _atomic_writer(path) as f:
-        for fact in facts:
-            record = fact.to_dict() if isinstance(fact, Fact) else asdict(fact)
-            line = json.dumps(record, ensure_ascii=False).translate(_LINE_SEPARATORS)
-            f.write(line + "\n")
-            count += 1
-    return count
-
-
-def _write_json_list(f: IO[str], key: str, items: list, last: bool) -> None:
-    """One item a line: readable, and diffs well."""
-    f.write(f"  {json.dumps(key)}: [")
-    for n, item in enumerate(items):
-        f.write(("\n    " if n == 0 else ",\n    ") + json.dumps(item, ensure_ascii=False))
-    f.write("\n  ]" if items else "]")
-    f.write("\n" if last else ",\n")
-
-
-@contextmanager
-def _atomic_writer(path: PathLike) -> Iterator[IO[str]]:
-    """A text file that replaces ``path`` only once it is completely written."""
-    target = Path(path)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        os.chmod(temp, target.stat().st_mode & 0o777 if target.exists() else 0o644)  # mkstemp makes 0600
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-# ---------------------------------------------------------------------------------------------
 # Shared
 
 
 def _make_triple(path: PathLike, where: str, *fields: str | None) -> Triple:
-    """Triple(entity, relation, value[, source, annotator]), its complaints naming file and place."""
+    """Triple(entity, relation, value[, source, annotator]), its complaints (an empty field, one over
+    its length limit) naming file and place."""
     try:
-        return Triple(*fields)
-    except ValueError as e:
+        triple = Triple(*fields)
+        check_field_lengths(**dict(zip(("entity", "relation", "value", "source", "annotator"), fields)))
+    except (ValueError, FieldTooLongError) as e:
         raise _error(path, where, str(e)) from e
+    return triple
 
 
 def _error(path: PathLike, where: str, problem: str) -> InputFormatError:

@@ -13,6 +13,10 @@ since then, checking each touched key against the store, so an edit made by any 
 a script) reaches the index; the edit methods of :class:`~lmlm.kg.knowledge_graph.KnowledgeGraph`
 sync in the same call. On disk the directory is replaced whole (write aside, then rename), so a
 killed process leaves the old, consistent copy, which the next ``sync`` brings up to date.
+
+The index is derived data. One that cannot be read whole (a file truncated or missing, another
+embedding model) is rebuilt from the store with a warning. One whose directory cannot be written (a
+read-only store) is kept in memory: reads never fail for want of saving it.
 """
 
 from __future__ import annotations
@@ -95,44 +99,93 @@ class FuzzyIndex:
         self._keys = None
         self._entities = None
         self.dirty = True  # holds changes not yet saved (a new index is unsaved)
+        # sync and rebuild save only where they can; an explicit save() says why it cannot
+        self.writable = _can_write_beside(self.directory)
 
     # ---------------------------------------------------------------- opening and saving
     @classmethod
     def open(cls, directory: str | Path, embedder, kind: str = "flat") -> FuzzyIndex:
-        """Load the index in ``directory``, or an empty one if there is none (call :meth:`sync`)."""
+        """Load the index in ``directory``, or an empty one if there is none or it is damaged (logged
+        as a warning); :meth:`sync` then builds it from the store."""
         index = cls(Path(directory), embedder, kind)
-        meta_path = index.directory / "meta.json"
-        if not meta_path.exists() and (index.directory.parent / (index.directory.name + ".old")).exists():
-            os.replace(index.directory.parent / (index.directory.name + ".old"), index.directory)
-        if not meta_path.exists():
-            index._keys = VectorIndex(embedder, kind)
-            index._entities = VectorIndex(embedder, kind)
-            return index
+        old = index.directory.parent / (index.directory.name + ".old")
+        if not (index.directory / "meta.json").exists() and (old / "meta.json").exists():
+            if not index.writable:  # a save was cut short where we cannot finish it: read the old copy
+                index.directory = old
+            else:
+                shutil.rmtree(index.directory, ignore_errors=True)
+                os.replace(old, index.directory)
+        if not (index.directory / "meta.json").exists():
+            return index._emptied()
         try:
-            meta = json.loads(meta_path.read_text())
-            if meta.get("format") != FORMAT_VERSION:
-                raise FuzzyIndexError(
-                    f"{index.directory}: index format {meta.get('format')} is not {FORMAT_VERSION}"
-                )
-            index.kind = meta["kind"]
-            index.applied_change_id = int(meta["applied_change_id"])
-            index._keys = VectorIndex.load(index.directory / "keys", embedder)
-            index._entities = VectorIndex.load(index.directory / "entities", embedder)
-            with open(index.directory / "entries.jsonl", encoding="utf-8") as fh:
-                for line in fh:
-                    index._remember(KeyEntry(*json.loads(line)))
-            rel_keys = json.loads((index.directory / "relations.json").read_text())
-            if rel_keys:
-                vectors = np.load(index.directory / "relations.npy", allow_pickle=False)
-                index._relation_vectors = dict(zip(rel_keys, vectors))
-        except (OSError, ValueError, KeyError) as e:
-            raise FuzzyIndexError(
-                f"{index.directory}: damaged index ({e}); rebuild it with `lmlm kg index --rebuild`"
-            ) from e
+            index._load()
+        except (FuzzyIndexError, OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+            # RuntimeError: what faiss raises on a truncated index file
+            logger.warning(
+                "%s: the fuzzy index is damaged (%s); rebuilding it from the store (it is derived data)",
+                directory,
+                _one_line(e),
+            )
+            return cls(Path(directory), embedder, kind)._emptied()
+        index.directory = Path(directory)
+        index.dirty = False
         return index
 
+    def _emptied(self) -> FuzzyIndex:
+        self._keys = VectorIndex(self.embedder, self.kind)
+        self._entities = VectorIndex(self.embedder, self.kind)
+        return self
+
+    def _load(self) -> None:
+        """Read every file of the index and check them against each other and meta.json."""
+        meta = json.loads((self.directory / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION:
+            raise FuzzyIndexError(f"index format {meta.get('format')} is not {FORMAT_VERSION}")
+        self.kind = meta["kind"]
+        self.applied_change_id = int(meta["applied_change_id"])
+        self._keys = VectorIndex.load(self.directory / "keys", self.embedder)
+        self._entities = VectorIndex.load(self.directory / "entities", self.embedder)
+        with open(self.directory / "entries.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                self._remember(KeyEntry(*json.loads(line)))
+        rel_keys = json.loads((self.directory / "relations.json").read_text(encoding="utf-8"))
+        vectors = np.zeros((0, 0), dtype=np.float32)
+        if rel_keys:
+            vectors = np.load(self.directory / "relations.npy", allow_pickle=False)
+        counts = {
+            "keys": (meta["keys"], len(self.entries), len(self._keys.ids())),
+            "entities": (meta["entities"], len(self.entity_names), len(self._entities.ids())),
+            "relation vectors": (len(rel_keys), len(vectors) if rel_keys else 0),
+        }
+        for what, (expected, *found) in counts.items():
+            if any(n != expected for n in found):  # e.g. entries.jsonl cut at a line's end
+                raise FuzzyIndexError(
+                    f"{what}: meta.json or its list says {expected}, the files hold {found}"
+                )
+        self._relation_vectors = dict(zip(rel_keys, vectors))
+
     def save(self) -> None:
-        """Write the whole index aside and swap it in, so readers never see half an index."""
+        """Write the whole index aside and swap it in, so readers never see half an index. Raises
+        FuzzyIndexError naming the directory when it cannot be written."""
+        try:
+            self._write()
+        except OSError as e:
+            raise FuzzyIndexError(f"{self.directory}: cannot save the fuzzy index: {e.strerror or e}") from e
+        self.dirty = False
+
+    def _save_if_possible(self) -> None:
+        """Save for sync and rebuild: where the directory cannot be written (a read-only store), keep
+        the index in memory instead, so that reading never fails for want of saving."""
+        if not self.writable:
+            logger.debug("%s: not writable; the fuzzy index stays in memory", self.directory)
+            return
+        try:
+            self.save()
+        except FuzzyIndexError as e:
+            self.writable = False
+            logger.warning("%s; it stays in memory for this process", e)
+
+    def _write(self) -> None:
         tmp = self.directory.parent / (self.directory.name + ".tmp")
         old = self.directory.parent / (self.directory.name + ".old")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -146,7 +199,7 @@ class FuzzyIndex:
                     + "\n"
                 )
         rel_keys = list(self._relation_vectors)
-        (tmp / "relations.json").write_text(json.dumps(rel_keys, ensure_ascii=False))
+        (tmp / "relations.json").write_text(json.dumps(rel_keys, ensure_ascii=False), encoding="utf-8")
         if rel_keys:
             np.save(tmp / "relations.npy", np.stack([self._relation_vectors[k] for k in rel_keys]))
         meta = {
@@ -157,13 +210,12 @@ class FuzzyIndex:
             "entities": len(self.entity_names),
             "model": self.embedder.name,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         shutil.rmtree(old, ignore_errors=True)
         if self.directory.exists():
             os.replace(self.directory, old)
         os.replace(tmp, self.directory)
         shutil.rmtree(old, ignore_errors=True)
-        self.dirty = False
 
     # ---------------------------------------------------------------- keeping in step
     def sync(self, store: KnowledgeStore, *, show_progress: bool = False, save: bool | None = None) -> int:
@@ -195,7 +247,7 @@ class FuzzyIndex:
         changed = self._refresh(store, touched, show_progress=show_progress)
         self.applied_change_id = last
         if save or (save is None and changed >= 1_000):
-            self.save()
+            self._save_if_possible()
         return changed
 
     def rebuild(self, store: KnowledgeStore, *, show_progress: bool = False) -> int:
@@ -212,10 +264,13 @@ class FuzzyIndex:
             newest[fact.key] = fact
         self._add(list(newest.values()), show_progress=show_progress)
         self.applied_change_id = last
-        self.save()
+        self.dirty = True
+        self._save_if_possible()
         return len(newest)
 
     def _touched_keys(self, store: KnowledgeStore, change: Change) -> Iterable[Key]:
+        if change.batched and change.op != "import":  # the log lists its facts per batch: read them
+            change = store.get_change(change.id)
         facts = list(change.removed) + list(change.added)
         if change.op == "import":
             facts += store.facts_created_by(change.id)
@@ -330,3 +385,16 @@ class FuzzyIndex:
                     f"{len(listed - held)} listed {what}s without a vector"
                 )
         return problems
+
+
+def _can_write_beside(directory: Path) -> bool:
+    """Whether an index can be saved as ``directory``: its parent (or the nearest folder above that
+    exists, which save would create folders in) must be writable."""
+    parent = directory.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return os.access(parent, os.W_OK | os.X_OK)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__

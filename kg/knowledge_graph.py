@@ -46,19 +46,29 @@ def is_neo4j_uri(location: str) -> bool:
     return location.startswith(NEO4J_SCHEMES)
 
 
-def open_store(location: str | os.PathLike | None = None, *, create: bool = True) -> KnowledgeStore:
+def open_store(
+    location: str | os.PathLike | None = None, *, create: bool = True, read_only: bool = False
+) -> KnowledgeStore:
     """A path (or nothing: ``$LMLM_STORE`` or ``$LMLM_HOME/kg``) opens the embedded store;
     ``bolt://`` or ``neo4j://`` opens Neo4j with ``NEO4J_USER``/``NEO4J_PASSWORD`` from the environment
-    (``URI#name`` picks a database other than ``neo4j``)."""
+    (``URI#name`` picks a database other than ``neo4j``).
+
+    ``create``: make the store if there is none; with ``create=False`` a missing store (no directory
+    or no ``kg.sqlite`` in it; a Neo4j database never written by LMLM) raises
+    :class:`~lmlm.kg.errors.StoreNotFoundError` naming the location. Code that only reads should pass
+    ``create=False``, as every ``lmlm kg`` command but ``import`` and ``set`` does, so that a mistyped
+    path is an error rather than an empty store. ``read_only``: never write (a missing store is then
+    always an error); an embedded store whose files cannot be written opens read-only by itself.
+    """
     location = str(location) if location is not None else default_store_location()
     if is_neo4j_uri(location):
         from .neo4j_store import Neo4jStore
 
         uri, _, database = location.partition("#")
-        return Neo4jStore(uri, database=database or "neo4j")
+        return Neo4jStore(uri, database=database or "neo4j", create=create, read_only=read_only)
     from .embedded_store import EmbeddedStore
 
-    return EmbeddedStore(location, create=create)
+    return EmbeddedStore(location, create=create, read_only=read_only)
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,17 @@ class KnowledgeGraph:
         self._embedder = embedder
 
     @classmethod
-    def open(cls, location: str | os.PathLike | None = None, **kwargs) -> KnowledgeGraph:
-        return cls(open_store(location), **kwargs)
+    def open(
+        cls,
+        location: str | os.PathLike | None = None,
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        **kwargs,
+    ) -> KnowledgeGraph:
+        """A graph over :func:`open_store` (``create`` and ``read_only`` as there); ``kwargs`` as for
+        the constructor."""
+        return cls(open_store(location, create=create, read_only=read_only), **kwargs)
 
     def close(self) -> None:
         self.store.close()
@@ -157,16 +176,17 @@ class KnowledgeGraph:
 
     def build_fuzzy_index(self, *, rebuild: bool = False, show_progress: bool = False) -> int:
         """Bring the fuzzy index up to date (from scratch with ``rebuild``), save it, and return
-        how many keys it holds."""
+        how many keys it holds. Raises FuzzyIndexError if its directory cannot be written (reads
+        never need that: they keep an index they cannot save in memory)."""
         if rebuild:
             self._fuzzy_index = FuzzyIndex(self.index_dir, self.embedder, self._new_index_kind())
-            return self._fuzzy_index.rebuild(self.store, show_progress=show_progress)
-        if self._fuzzy_index is None:
+            self._fuzzy_index.rebuild(self.store, show_progress=show_progress)
+        elif self._fuzzy_index is None:
             self._fuzzy_index = self._load_fuzzy_index(show_progress=show_progress)
         index = self._fuzzy_index
         index.sync(self.store, show_progress=show_progress)
         if index.dirty:
-            index.save()
+            index.save()  # FuzzyIndexError naming the directory where it cannot be written
         return len(index.entries)
 
     def resolver(self, config: ResolverConfig | None = None, **options) -> Resolver:
@@ -192,6 +212,7 @@ class KnowledgeGraph:
         were skipped (only with ``strict=False``)."""
         from .formats import ReadReport, read_triples
 
+        self.store.require_writable("import")  # before reading the files, which may be large
         results = []
         for path in paths:
             read_report = None if strict else ReadReport()

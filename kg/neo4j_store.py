@@ -7,13 +7,17 @@ that carries the unique constraint (range indexes reject entries over ~8 kB, and
 value, source, annotator, created_at, seq, change_id}]->(v)``; the relationship keeps the display
 strings itself because two spellings of one key share a node. An alias is
 ``(:Alias {kh, key, name, entity})-[:ALIAS_OF]->(:Entity)``. The change log is ``(:Change {id, op,
-summary, created_at, undoes, undone_by, added_count, payload})`` with the removed/added facts and
-aliases as JSON, and ``(:LmlmMeta {name: 'counters'})`` hands out seq numbers and change ids inside
-each write transaction (its write lock serialises concurrent writers).
+summary, created_at, undoes, undone_by, added_count, removed_count, state, committed_batches,
+total_batches, payload})`` with the removed/added facts and aliases as JSON; a change written in
+batches keeps its facts in ``(:ChangePart {change_id, n, payload})``, one per batch.
+``(:LmlmMeta {name: 'counters'})`` hands out seq numbers and change ids inside each write transaction
+(its write lock serialises concurrent writers). Text indexes on ``Entity.key`` and ``Alias.key``
+serve substring and prefix search.
 
 Every query is a file in ``cypher/`` (see :mod:`lmlm.kg.cypher_queries`) and takes only parameters.
 Reads run in read transactions, writes in write transactions; an edit is one transaction, a bulk
-import one transaction per batch.
+import one transaction per batch, and so is an undo of more than ``change_batch_size`` facts (see
+:mod:`lmlm.kg.changes` for how such a change records its progress).
 """
 
 from __future__ import annotations
@@ -21,33 +25,27 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
-from functools import lru_cache
-from hashlib import blake2b
 from typing import TYPE_CHECKING
 
+from . import neo4j_batches, neo4j_check, neo4j_tx
+from .changes import INTERRUPTED, RUNNING, Change, ChangeDraft, ImportReport
+from .cypher_guard import refuse_unsafe_read_query
 from .cypher_queries import load_query, load_statements
-from .errors import FactNotFoundError, ImportInterruptedError, KnowledgeStoreError, StoreUnavailableError
-from .facts import Alias, Fact, Triple, fact_id_from_keys, normalize_key
-from .store import Change, ChangeDraft, ImportReport, Key, KnowledgeStore, StoreStats
+from .errors import FactNotFoundError, KnowledgeStoreError, StoreNotFoundError, StoreUnavailableError
+from .facts import Alias, Fact, Triple, normalize_key
+from .neo4j_batches import one_line as _one_line
+from .neo4j_tx import COUNTERS, key_hash
+from .store import Key, KnowledgeStore, StoreStats
 
 if TYPE_CHECKING:
     import neo4j
 
 logger = logging.getLogger(__name__)
 
-COUNTERS = "counters"  # name of the LmlmMeta node holding next_seq / next_change
-CHECK_LIMIT = 20  # problems listed per kind by check()
 CLEAR_BATCH = 10_000
 _SEARCH_QUERIES = {"substring": "search_entities_substring", "prefix": "search_entities_prefix"}
-
-
-@lru_cache(maxsize=1 << 16)
-def key_hash(key: str) -> str:
-    """The indexed stand-in for a normalised key: 32 hex characters, whatever the key's length."""
-    return blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
 
 
 class Neo4jStore(KnowledgeStore):
@@ -58,6 +56,10 @@ class Neo4jStore(KnowledgeStore):
     :meth:`close`, or it uses an injected ``driver`` that the caller made and closes (as
     neo4j-graphrag does); ``uri`` then only names the store in messages and in the fuzzy index's
     directory, and defaults to the driver's address.
+
+    ``create=False``: a database that holds no LMLM store (its counter node, made by the first open
+    with ``create``) raises StoreNotFoundError instead of being set up. ``read_only``: never write
+    (no schema set-up either); writes raise ReadOnlyStoreError.
     """
 
     backend = "neo4j"
@@ -71,6 +73,8 @@ class Neo4jStore(KnowledgeStore):
         *,
         driver: neo4j.Driver | None = None,
         connect_timeout: float = 5.0,
+        create: bool = True,
+        read_only: bool = False,
     ):
         import neo4j  # the optional dependency loads only when a Neo4j store is opened
 
@@ -90,14 +94,22 @@ class Neo4jStore(KnowledgeStore):
             self.uri = uri or driver_uri(driver)
             self.user = None
             self._driver = driver
+        if read_only:
+            self._read_only_reason = "opened read-only"
         try:
             self._driver.verify_connectivity()
-            self._create_schema(timeout_s=300)
+            if not create or read_only:
+                self._require_store()
+            if not read_only:
+                self._create_schema(timeout_s=300)
         except neo4j.exceptions.AuthError as e:
             self._close_own_driver()
             raise StoreUnavailableError(
                 f"Neo4j at {self.uri} rejected the credentials of user {self.user!r} (check NEO4J_USER / NEO4J_PASSWORD)"
             ) from e
+        except StoreNotFoundError:
+            self._close_own_driver()
+            raise
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, KnowledgeStoreError) as e:
             self._close_own_driver()
             raise StoreUnavailableError(
@@ -160,7 +172,7 @@ class Neo4jStore(KnowledgeStore):
     def _read(self, name: str, /, **params) -> list[dict]:
         """Run one query file in a read transaction; its records as dicts."""
         with self._errors(name), self._session() as session:
-            return session.execute_read(_run, name, params)
+            return session.execute_read(neo4j_tx.run, name, params)
 
     def _read_facts(self, name: str, /, **params) -> list[Fact]:
         """Run a query file that returns each fact as a map named ``fact``."""
@@ -175,8 +187,17 @@ class Neo4jStore(KnowledgeStore):
         with self._session() as session:
             for statement in load_statements("create_schema"):
                 session.execute_write(lambda tx, q=statement: tx.run(q).consume())
-            session.execute_read(_run, "await_indexes", {"timeout_s": timeout_s})
-            session.execute_write(_run, "merge_counters", {"name": COUNTERS})
+            session.execute_read(neo4j_tx.run, "await_indexes", {"timeout_s": timeout_s})
+            session.execute_write(neo4j_tx.run, "merge_counters", {"name": COUNTERS})
+
+    def _require_store(self) -> None:
+        with self._session() as session:
+            [rec] = session.execute_read(neo4j_tx.run, "match_store_counters", {"name": COUNTERS})
+        if not rec["found"]:
+            raise StoreNotFoundError(
+                f"Neo4j at {self.uri} (database {self.database!r}) holds no LMLM store; "
+                "`lmlm kg import` or `lmlm kg set` creates one"
+            )
 
     # ---------------------------------------------------------------- reading
     def facts_by_keys(self, keys: Sequence[Key]) -> list[list[Fact]]:
@@ -256,7 +277,12 @@ class Neo4jStore(KnowledgeStore):
         records = self._read("match_change", id=change_id)
         if not records:
             raise FactNotFoundError(f"no change with id {change_id}")
-        return Change.from_record(records[0]["change"])
+        parts = [rec["payload"] for rec in self._read("match_change_parts", id=change_id)]
+        return Change.from_record(records[0]["change"], parts)
+
+    def unfinished_changes(self) -> list[Change]:
+        records = self._read("match_unfinished_changes", states=[RUNNING, INTERRUPTED])
+        return [Change.from_record(rec["change"]) for rec in records]
 
     def history(self, limit: int = 50, *, since: int | None = None) -> list[Change]:
         if since is None:
@@ -272,83 +298,42 @@ class Neo4jStore(KnowledgeStore):
     # ---------------------------------------------------------------- writing
     def _apply(self, draft: ChangeDraft) -> Change:
         now = time.time()
-        return self._write(_apply_draft, draft, draft.new_facts(now), now)
+        return self._write(neo4j_tx.apply_draft, draft, draft.new_facts(now), now)
 
     def _import(
         self, triples: Iterable[Triple], *, summary: str, batch_size: int, progress: bool
     ) -> ImportReport:
-        """One change record first, then one write transaction per ``batch_size`` input rows.
+        return neo4j_batches.import_batched(self._write, triples, summary, batch_size, progress=progress)
 
-        A failure part-way (reading the input or writing a batch) raises KnowledgeStoreError saying
-        how many batches committed; the committed ones stay and carry the change id, so ``undo``
-        removes them. Raised as ImportInterruptedError, whose ``report`` holds the ImportReport so far.
-        """
-        from tqdm import tqdm
-
-        start = time.perf_counter()
-        total_rows = len(triples) if isinstance(triples, Sized) else None
-        total_batches = -(-total_rows // batch_size) if total_rows is not None else None
-        now = time.time()
-        change_id = self._write(_create_import_change, summary, now)
-        seen: set[str] = set()
-        read = added = committed = pending = 0
-        batch = _FactBatch()
-        bar = tqdm(total=total_rows, desc="import", unit=" facts", disable=not progress, mininterval=0.5)
-        try:
-            for triple in triples:
-                read += 1
-                pending += 1
-                ek, rk, vk = (normalize_key(text) for text in (triple.entity, triple.relation, triple.value))
-                fact_id = fact_id_from_keys(ek, rk, vk)
-                if fact_id not in seen:
-                    seen.add(fact_id)
-                    batch.add(fact_id, triple, rk, now, change_id, ek, vk)
-                if pending == batch_size:
-                    added += self._write(_merge_batch, batch)
-                    committed += 1
-                    bar.update(pending)
-                    batch, pending = _FactBatch(), 0
-            if pending:
-                added += self._write(_merge_batch, batch)
-                committed += 1
-                bar.update(pending)
-        except (Exception, KeyboardInterrupt) as e:
-            bar.close()
-            known = total_batches is not None
-            total = total_batches if known else committed + 1
-            note = f"stopped after {committed} of {'' if known else 'at least '}{total} batches committed"
-            self._finish_import(change_id, added, f"{summary} ({note})")
-            seconds = time.perf_counter() - start
-            raise ImportInterruptedError(
-                f"import {note} (change {change_id}, {added} facts; `undo {change_id}` removes them): "
-                f"{type(e).__name__}: {_one_line(e)}",
-                ImportReport(change_id, read, added, read - added, committed, total, seconds),
-            ) from e
-        bar.close()
-        self._finish_import(change_id, added, summary)
-        seconds = time.perf_counter() - start
-        logger.info(
-            "imported %d of %d facts in %d batches (%.1f s) into %s", added, read, committed, seconds, self
-        )
-        return ImportReport(change_id, read, added, read - added, committed, committed, seconds)
-
-    def _finish_import(self, change_id: int, added: int, summary: str) -> None:
-        try:
-            self._write(_update_change_count, change_id, added, summary)
-        except KnowledgeStoreError:  # the facts are in; only the count in the log is stale
-            logger.warning("could not record the count of import change %d (%d facts)", change_id, added)
+    def _apply_batched(self, draft: ChangeDraft, resume: Change | None = None) -> Change:
+        change = neo4j_batches.apply_batched(self._write, draft, self.change_batch_size, resume)
+        return change if resume is None else self.get_change(change.id)  # with the earlier batches
 
     def clear(self) -> None:
         """Delete every fact, entity, alias and change in batches. The counters stay, so change ids
         and seq numbers are never reused (caches keyed on them stay honest)."""
+        self.require_writable("clear the store")
         with self._errors("clear"), self._session() as session:
             for name in ("delete_facts_batched", "delete_nodes_batched"):
                 # CALL ... IN TRANSACTIONS needs an auto-commit transaction
                 session.run(load_query(name), {"batch_size": CLEAR_BATCH}).consume()
 
     def run_cypher(self, query: str, params: dict | None = None, *, write: bool = False) -> list[dict]:
-        """Run a user's query (``lmlm kg cypher``) and return its records as dicts. Read-only unless
-        ``write``: a query that writes then fails with KnowledgeStoreError and changes nothing."""
+        """Run a user's query (``lmlm kg cypher``, the app) and return its records as dicts.
+
+        Read-only unless ``write``: the query runs in a read transaction, so one that writes fails
+        with KnowledgeStoreError and changes nothing; and before it runs, one that reads server files
+        (``LOAD CSV``), calls a procedure off a short read-only allow-list (``db.labels``,
+        ``db.schema.visualization`` ...), commits on its own (``CALL { ... } IN TRANSACTIONS``),
+        switches database (``USE``) or terminates transactions is refused with QueryRefusedError
+        (see :mod:`lmlm.kg.cypher_guard`; the check is conservative, so a query that merely mentions
+        these outside strings and comments is refused too). With ``write`` the server's settings
+        alone limit it (``server.directories.import`` bounds what LOAD CSV reads).
+        """
+        if write:
+            self.require_writable("run a query with write access")
+        else:
+            refuse_unsafe_read_query(query)
 
         def work(tx):
             return tx.run(query, params or {}).data()
@@ -366,169 +351,10 @@ class Neo4jStore(KnowledgeStore):
 
     # ---------------------------------------------------------------- invariants
     def _check_backend(self) -> list[str]:
-        problems = [describe(r) for name, describe in _CHECKS for r in self._read(name, limit=CHECK_LIMIT)]
-        problems += self._check_fact_keys(CHECK_LIMIT)
-        [c] = self._read("find_counter_state", name=COUNTERS)
-        for what, nxt, top in (
-            ("change id", c["next_change"], c["max_change"]),
-            ("seq", c["next_seq"], c["max_seq"]),
-        ):
-            if top is not None and (nxt is None or nxt <= top):
-                problems.append(f"the {what} counter ({nxt}) is not above the largest {what} in use ({top})")
-        return problems
+        return neo4j_check.check_graph(self._read)
 
-    def _check_fact_keys(self, limit: int) -> list[str]:
-        """Each fact's stored keys against its display strings, and its nodes' keys and hashes."""
-        problems: list[str] = []
-        after = 0
-        while len(problems) < limit:
-            rows = self._read("find_fact_keys_page", after=after, limit=10_000)
-            if not rows:
-                break
-            for r in rows:
-                checks = (
-                    ("relation key", normalize_key(r["relation"]), r["relation_key"]),
-                    ("entity node key", normalize_key(r["entity"]), r["ekey"]),
-                    ("value node key", normalize_key(r["value"]), r["vkey"]),
-                    ("entity node hash", key_hash(r["ekey"] or ""), r["ekh"]),
-                    ("value node hash", key_hash(r["vkey"] or ""), r["vkh"]),
-                )
-                problems += [
-                    f"fact {r['id']}: {what} {_short(got)} should be {_short(want)}"
-                    for what, want, got in checks
-                    if want != got
-                ]
-            after = rows[-1]["seq"]
-        return problems[:limit]
-
-
-# check(): a query that finds one kind of problem, and how to say each one
-_CHECKS: tuple[tuple[str, Callable[[dict], str]], ...] = (
-    ("find_duplicate_fact_ids", lambda r: f"fact id {r['id']} is stored {r['n']} times"),
-    (
-        "find_malformed_facts",
-        lambda r: f"FACT {r['element_id']} (id {r['id']}) lacks a property or does not join two Entity nodes",
-    ),
-    ("find_orphan_entities", lambda r: f"entity node {_short(r['name'])} has no facts and no aliases"),
-    (
-        "find_bad_aliases",
-        lambda r: f"alias {_short(r['alias'])} points to {r['targets']} entities instead of one",
-    ),
-    (
-        "find_alias_chains",
-        lambda r: f"alias {_short(r['alias'])} points to {_short(r['entity'])}, which is itself an alias",
-    ),
-    (
-        "find_facts_without_change",
-        lambda r: f"fact {r['id']} names change {r['change_id']}, which is not in the log",
-    ),
-)
-
-
-# -------------------------------------------------------------------- transaction functions
-def _run(tx, name: str, params: dict) -> list[dict]:
-    return tx.run(load_query(name), params).data()
-
-
-def _reserve(tx, seq_count: int, change_count: int) -> tuple[int, int]:
-    [rec] = _run(tx, "reserve_ids", {"name": COUNTERS, "seq_count": seq_count, "change_count": change_count})
-    return rec["first_seq"], rec["change_id"]
-
-
-def _create_import_change(tx, summary: str, now: float) -> int:
-    _, change_id = _reserve(tx, 0, 1)
-    _run(tx, "create_change", Change(change_id, "import", summary, now).to_record())
-    return change_id
-
-
-def _merge_batch(tx, batch: _FactBatch) -> int:
-    first_seq, _ = _reserve(tx, len(batch), 0)
-    [rec] = _run(tx, "merge_facts_batch", batch.params(range(first_seq, first_seq + len(batch))))
-    return rec["added"]
-
-
-def _update_change_count(tx, change_id: int, added: int, summary: str) -> None:
-    _run(tx, "update_change_count", {"id": change_id, "added_count": added, "summary": summary})
-
-
-def _apply_draft(tx, draft: ChangeDraft, new: list[Fact], now: float) -> Change:
-    """The whole of one edit, in the caller's transaction (see KnowledgeStore._apply)."""
-    first_seq, change_id = _reserve(tx, len(new), 1)
-    stored = [replace(f, seq=first_seq + i, change_id=change_id) for i, f in enumerate(new)]
-    touched: set[str] = set()
-    # Also drop a stored fact that an added one replaces (same id), as the embedded store does.
-    ids = list(dict.fromkeys([f.id for f in draft.removed] + [f.id for f in stored]))
-    for rec in _run(tx, "delete_facts_by_ids", {"ids": ids}):
-        touched.update((rec["ekh"], rec["vkh"]))
-    batch = _FactBatch()
-    for f in stored:
-        batch.add(f.id, f, f.relation_key, f.created_at, change_id, f.entity_key, f.value_key)
-    [rec] = _run(tx, "merge_facts_batch", batch.params([f.seq for f in stored]))
-    if rec["added"] != len(stored):
-        raise KnowledgeStoreError(
-            f"change {change_id}: added {rec['added']} of {len(stored)} facts; rolled back"
-        )
-    alias_khs = list(dict.fromkeys(key_hash(a.alias_key) for a in draft.aliases_removed))
-    for rec in _run(tx, "delete_aliases", {"khs": alias_khs}):
-        touched.update(rec["target_khs"])
-    for rec in _run(tx, "merge_aliases", {"aliases": [_alias_row(a) for a in draft.aliases_added]}):
-        touched.update(rec["previous_khs"])
-    _run(tx, "delete_orphan_entities", {"khs": sorted(touched)})
-    change = draft.committed(change_id, now, stored)
-    _run(tx, "create_change", change.to_record())
-    if draft.undoes is not None:
-        _run(tx, "mark_change_undone", {"id": change_id, "undoes": draft.undoes})
-    return change
-
-
-# -------------------------------------------------------------------- rows and records
-
-
-class _FactBatch:
-    """Facts to add, as the parallel lists that merge_facts_batch.cypher takes."""
-
-    COLUMNS = (
-        "ids", "entities", "relations", "relation_keys", "values", "sources", "annotators",
-        "created_ats", "change_ids", "ekhs", "ekeys", "vkhs", "vkeys",
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        self.columns: dict[str, list] = {name: [] for name in self.COLUMNS}
-
-    def __len__(self) -> int:
-        return len(self.columns["ids"])
-
-    def add(
-        self,
-        fact_id: str,
-        t: Triple | Fact,
-        relation_key: str,
-        created_at: float,
-        change_id: int,
-        ek: str,
-        vk: str,
-    ) -> None:
-        row = (
-            fact_id, t.entity, t.relation, relation_key, t.value, t.source, t.annotator,
-            created_at, change_id, key_hash(ek), ek, key_hash(vk), vk,
-        )  # fmt: skip
-        for column, value in zip(self.columns.values(), row, strict=True):
-            column.append(value)
-
-    def params(self, seqs: Iterable[int]) -> dict[str, list]:
-        return {**self.columns, "seqs": list(seqs)}
-
-
-def _alias_row(a: Alias) -> dict:
-    ak, ek = a.alias_key, a.entity_key
-    return {
-        "akh": key_hash(ak),
-        "akey": ak,
-        "alias": a.alias,
-        "ekh": key_hash(ek),
-        "ekey": ek,
-        "entity": a.entity,
-    }
+    def _check_facts(self) -> list[str]:
+        return neo4j_check.check_fact_rows(self._read)
 
 
 def driver_uri(driver: neo4j.Driver) -> str:
@@ -539,16 +365,3 @@ def driver_uri(driver: neo4j.Driver) -> str:
     if isinstance(driver, neo4j.BoltDriver):
         return f"bolt://{driver.address}"
     return f"neo4j://{driver.initial_addresses[0]}"
-
-
-def _one_line(e: BaseException) -> str:
-    """An error as one line: the server's message for a server error, else the error's text."""
-    from neo4j.exceptions import Neo4jError
-
-    text = (e.message if isinstance(e, Neo4jError) else None) or str(e) or type(e).__name__
-    return " ".join(str(text).split())
-
-
-def _short(text: str | None, width: int = 80) -> str:
-    text = repr(text)
-    return text if len(text) <= width else text[: width - 5] + "...'"

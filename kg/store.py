@@ -12,124 +12,19 @@ value wins**. Within one import, a later record counts as newer than an earlier 
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from .errors import FactNotFoundError, KnowledgeStoreError
+from .changes import CHANGE_COLUMNS, Change, ChangeDraft, ImportReport
+from .errors import FactNotFoundError, KnowledgeStoreError, ReadOnlyStoreError
 from .facts import Alias, Fact, Triple, make_fact_id, normalize_key
+from .limits import check_field_lengths, check_triple, checked_import_rows
 
 Key = tuple[str, str]  # (entity_key, relation_key), both normalised
 
-
-_CHANGE_SCALARS = ("id", "op", "summary", "created_at", "undoes", "undone_by", "added_count")
-CHANGE_COLUMNS = (*_CHANGE_SCALARS, "payload")  # a change's stored form, in both stores
-
-
-@dataclass(frozen=True)
-class Change:
-    """One entry of the change log. ``undo`` applies its inverse as a new change.
-
-    Both stores keep a change in one stored form, :meth:`to_record` (written) and
-    :meth:`from_record` (read): the scalar fields, and the facts and aliases it removed and added
-    as one JSON ``payload``.
-    """
-
-    id: int
-    op: str  # import | set | add | forget | forget_entity | merge | undo
-    summary: str
-    created_at: float = 0.0
-    removed: tuple[Fact, ...] = ()
-    added: tuple[Fact, ...] = ()
-    aliases_added: tuple[Alias, ...] = ()
-    aliases_removed: tuple[Alias, ...] = ()
-    undoes: int | None = None
-    undone_by: int | None = None
-    added_count: int = 0  # imports list no facts here: the facts carry change_id == id
-
-    def to_dict(self, *, with_facts: bool = True) -> dict:
-        out = {name: getattr(self, name) for name in _CHANGE_SCALARS}
-        out.update(removed_count=len(self.removed), added_count=self.added_count or len(self.added))
-        if with_facts:
-            out.update(self._payload())
-        return out
-
-    def _payload(self) -> dict[str, list[dict]]:
-        return {
-            "removed": [f.to_dict() for f in self.removed],
-            "added": [f.to_dict() for f in self.added],
-            "aliases_added": [a.to_dict() for a in self.aliases_added],
-            "aliases_removed": [a.to_dict() for a in self.aliases_removed],
-        }
-
-    def to_record(self) -> dict:
-        """The stored form: one value per name in ``CHANGE_COLUMNS``."""
-        record = {name: getattr(self, name) for name in _CHANGE_SCALARS}
-        return {**record, "payload": json.dumps(self._payload(), ensure_ascii=False)}
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Change:
-        """A change from its stored form, read by name (a dict, a Neo4j map or a ``sqlite3.Row``)."""
-        data = json.loads(record["payload"] or "{}")
-        return cls(
-            **{name: record[name] for name in _CHANGE_SCALARS},
-            removed=tuple(Fact.from_dict(f) for f in data.get("removed", ())),
-            added=tuple(Fact.from_dict(f) for f in data.get("added", ())),
-            aliases_added=tuple(Alias.from_dict(a) for a in data.get("aliases_added", ())),
-            aliases_removed=tuple(Alias.from_dict(a) for a in data.get("aliases_removed", ())),
-        )
-
-
-@dataclass(frozen=True)
-class ChangeDraft:
-    """A change before the store has numbered and committed it."""
-
-    op: str
-    summary: str
-    removed: tuple[Fact, ...] = ()
-    added: tuple[Triple | Fact, ...] = ()
-    aliases_added: tuple[Alias, ...] = ()
-    aliases_removed: tuple[Alias, ...] = ()
-    undoes: int | None = None
-
-    def new_facts(self, now: float) -> list[Fact]:
-        """The facts to add, in order, before the store numbers them: a Triple becomes a fact created
-        ``now``; a Fact (restored by undo) keeps its id, creation time and provenance. One per id."""
-        facts = (item if isinstance(item, Fact) else Fact.from_triple(item, now) for item in self.added)
-        return list({f.id: f for f in facts}.values())
-
-    def committed(self, change_id: int, created_at: float, added: Sequence[Fact]) -> Change:
-        """The change this draft became, given its id, time and the facts as stored."""
-        return Change(
-            id=change_id,
-            op=self.op,
-            summary=self.summary,
-            created_at=created_at,
-            removed=tuple(self.removed),
-            added=tuple(added),
-            aliases_added=tuple(self.aliases_added),
-            aliases_removed=tuple(self.aliases_removed),
-            undoes=self.undoes,
-            added_count=len(added),
-        )
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What a bulk import did. ``committed_batches`` matters only for stores that commit per batch."""
-
-    change_id: int | None
-    read: int
-    added: int
-    duplicates: int
-    committed_batches: int = 0
-    total_batches: int = 0
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
+# The change log's types live in .changes; they are named here too, where the store's users look.
+__all__ = ["CHANGE_COLUMNS", "Change", "ChangeDraft", "ImportReport", "Key", "KnowledgeStore", "StoreStats"]
 
 
 @dataclass(frozen=True)
@@ -149,9 +44,17 @@ class StoreStats:
 
 
 class KnowledgeStore(ABC):
-    """A durable fact store. Use :func:`lmlm.kg.open_store` to get one."""
+    """A durable fact store. Use :func:`lmlm.kg.open_store` to get one.
+
+    A store opened read-only (asked for, or because its files cannot be written) answers every read;
+    every write raises :class:`~lmlm.kg.errors.ReadOnlyStoreError` saying why, before it reads its input.
+    """
 
     backend: str = "abstract"
+    # A change of more facts than this is written in batches by stores that batch (Neo4j); the
+    # embedded store writes every change in one transaction whatever its size.
+    change_batch_size: int = 10_000
+    _read_only_reason: str | None = None  # set by a backend that opened read-only: why
 
     # ---------------------------------------------------------------- primitives (per backend)
     @property
@@ -229,6 +132,31 @@ class KnowledgeStore(ABC):
     def _check_backend(self) -> list[str]:
         """Backend invariants (dangling nodes, duplicate ids ...); each problem as one line."""
 
+    def _check_facts(self) -> list[str]:
+        """Every fact read once: ids unique and matching their triples. A backend that can check
+        more per fact in the same pass (Neo4j: node keys and hashes) overrides this."""
+        problems: list[str] = []
+        seen: set[str] = set()
+        for fact in self.iter_facts():
+            if fact.id in seen:
+                problems.append(f"fact {fact.id} appears twice")
+            seen.add(fact.id)
+            if make_fact_id(fact.entity, fact.relation, fact.value) != fact.id:
+                problems.append(f"fact {fact.id} has an id that does not match its triple")
+        return problems
+
+    def unfinished_changes(self) -> list[Change]:
+        """Changes written in batches that did not finish (interrupted, or killed while running) and
+        were not undone since, oldest first. A store that writes each change in one transaction has
+        none."""
+        return []
+
+    def _apply_batched(self, draft: ChangeDraft, resume: Change | None = None) -> Change:
+        """:meth:`_apply` for a draft of more than ``change_batch_size`` facts and no aliases. A store
+        that batches writes it in several transactions (see :mod:`lmlm.kg.changes`), and with
+        ``resume`` (an unfinished change of the same kind) goes on with that change; by default, one."""
+        return self._apply(draft)
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -237,6 +165,17 @@ class KnowledgeStore(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only_reason is not None
+
+    def require_writable(self, action: str) -> None:
+        """Raise ReadOnlyStoreError, naming the store, why it is read-only and ``action``, if it is."""
+        if self._read_only_reason is not None:
+            raise ReadOnlyStoreError(
+                f"{self.location}: the store is read-only ({self._read_only_reason}); cannot {action}"
+            )
 
     # ---------------------------------------------------------------- reading
     def canonical_entity_keys(self, entities: Sequence[str]) -> list[str]:
@@ -289,7 +228,11 @@ class KnowledgeStore(ABC):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        return self._import(triples, summary=summary, batch_size=batch_size, progress=progress)
+        self.require_writable("import")
+        rows = checked_import_rows(triples, self.location)
+        if rows is None:  # nothing to import: no empty change in the log
+            return ImportReport(None, 0, 0, 0)
+        return self._import(rows, summary=summary, batch_size=batch_size, progress=progress)
 
     def set_fact(
         self,
@@ -303,7 +246,9 @@ class KnowledgeStore(ABC):
     ) -> Change:
         """Set (entity, relation) to ``value``. With ``replace`` the other values go; without, it is added
         beside them. Either way the new value becomes the newest, so the resolver answers with it."""
+        self.require_writable("set a fact")
         triple = Triple(entity, relation, value, source, annotator)
+        check_triple(triple)
         (entity_key,) = self.canonical_entity_keys([entity])
         existing = self.facts_by_keys([(entity_key, normalize_key(relation))])[0]
         if entity_key != normalize_key(entity):  # an alias: store under the canonical name
@@ -354,6 +299,9 @@ class KnowledgeStore(ABC):
     def merge_entities(self, keep: str, other: str) -> Change:
         """``other`` names the same thing as ``keep``: its facts move to ``keep`` (as subject and as
         value), and ``other`` stays as an alias that lookups resolve."""
+        self.require_writable("merge entities")
+        check_field_lengths(entity=keep)
+        check_field_lengths(entity=other)
         keep_key, other_key = self.canonical_entity_keys([keep, other])
         if keep_key == other_key:
             raise ValueError(f"{keep!r} and {other!r} already name the same entity")
@@ -382,13 +330,22 @@ class KnowledgeStore(ABC):
         )
 
     def undo(self, change_id: int) -> Change:
-        """Apply the inverse of a change as a new change (which can itself be undone)."""
+        """Apply the inverse of a change as a new change (which can itself be undone).
+
+        An interrupted or unfinished import can be undone like any other: what it committed goes.
+        (Undo an unfinished one only once its process has stopped: one still running goes on adding.)
+        An undo of more than ``change_batch_size`` facts is written in batches where the store
+        batches (Neo4j), so undoing a large import fits the server's transaction memory; if such an
+        undo stops part-way, undoing the same change again resumes it (undoing the stopped undo
+        instead puts back what it removed).
+        """
+        self.require_writable("undo a change")
         change = self.get_change(change_id)
         if change.undone_by is not None:
             raise KnowledgeStoreError(f"change {change_id} was already undone")
         added = (
             self.facts_created_by(change_id)
-            if change.op == "import"
+            if change.batched
             else [
                 f for f in self.get_facts([f.id for f in change.added]).values() if self._owns(change_id, f)
             ]
@@ -396,17 +353,21 @@ class KnowledgeStore(ABC):
         # Restore only what is not back already (a later change may have re-added it).
         present = self.get_facts([f.id for f in change.removed])
         restore = tuple(sorted((f for f in change.removed if f.id not in present), key=lambda f: f.seq))
-        return self._commit(
-            ChangeDraft(
-                "undo",
-                f"undo change {change_id} ({change.op})",
-                removed=tuple(added),
-                added=restore,
-                aliases_added=change.aliases_removed,
-                aliases_removed=change.aliases_added,
-                undoes=change_id,
-            )
+        draft = ChangeDraft(
+            "undo",
+            f"undo change {change_id} ({change.op})",
+            removed=tuple(added),
+            added=restore,
+            aliases_added=change.aliases_removed,
+            aliases_removed=change.aliases_added,
+            undoes=change_id,
         )
+        resume = next((c for c in self.unfinished_changes() if c.undoes == change_id), None)
+        if resume is not None or (
+            draft.size > self.change_batch_size and not (draft.aliases_added or draft.aliases_removed)
+        ):
+            return self._apply_batched(draft, resume)
+        return self._commit(draft)
 
     def _owns(self, change_id: int, fact: Fact) -> bool:
         """Whether undoing ``change_id`` removes ``fact``: it does unless a later edit set the same
@@ -417,15 +378,11 @@ class KnowledgeStore(ABC):
         return owner is not None and owner.op == "undo"
 
     def check(self) -> list[str]:
-        """Problems with the store's invariants, one line each; empty when consistent."""
-        problems = self._check_backend()
-        seen: set[str] = set()
-        for fact in self.iter_facts():
-            if fact.id in seen:
-                problems.append(f"fact {fact.id} appears twice")
-            seen.add(fact.id)
-            if make_fact_id(fact.entity, fact.relation, fact.value) != fact.id:
-                problems.append(f"fact {fact.id} has an id that does not match its triple")
+        """Problems with the store's invariants, one line each; empty when consistent. A change
+        that did not finish (an interrupted or killed import) is one: its facts are partial."""
+        problems = self._check_backend() + self._check_facts()
+        for c in self.unfinished_changes():
+            problems.append(f"change {c.id} ({c.summary}) is {c.progress_note()}; `undo {c.id}` removes it")
         return problems
 
     # ---------------------------------------------------------------- helpers
@@ -439,6 +396,7 @@ class KnowledgeStore(ABC):
     def _commit(self, draft: ChangeDraft) -> Change:
         """Apply a draft, first listing as removed any stored fact that an added one replaces (same
         id), so that undo can restore it."""
+        self.require_writable(f"{draft.op}")
         removed_ids = {f.id for f in draft.removed}
         new_ids = [t.fact_id if isinstance(t, Triple) else t.id for t in draft.added]
         replaced = [f for i, f in self.get_facts(new_ids).items() if i not in removed_ids]

@@ -5,6 +5,8 @@
 // <home-dir>/data and survives restarts. With a password, auth is on and user `neo4j` gets it
 // (also on a restart with the same password); without, auth is off. Prints
 // "READY bolt://127.0.0.1:<port>" once the `neo4j` database is up.
+// LOAD CSV reads file:/// URLs only under <home-dir>/import (server.directories.import), a folder of
+// its own that starts empty: without it, the embedded server would read any file its user can.
 // SIGTERM (or Ctrl-C) closes the store cleanly through the shutdown hook.
 
 import java.nio.file.Path;
@@ -22,6 +24,8 @@ public class Launcher {
             System.exit(2);
         }
         Path home = Path.of(args[0]).toAbsolutePath();
+        Path imports = home.resolve("import");
+        java.nio.file.Files.createDirectories(imports);
         int port = Integer.parseInt(args[1]);
         String password = args.length > 2 ? args[2] : null;
 
@@ -32,6 +36,7 @@ public class Launcher {
                 .setConfig(GraphDatabaseSettings.auth_enabled, password != null)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, 256L * 1024 * 1024)
                 .setConfig(GraphDatabaseSettings.transaction_timeout, java.time.Duration.ofMinutes(10))
+                .setConfig(GraphDatabaseSettings.load_csv_file_url_root, imports)
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("STOPPING");

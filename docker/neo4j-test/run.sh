@@ -10,8 +10,9 @@
 # Settings from the environment:
 #   LMLM_NEO4J_PORT   Bolt port (default 7688, so a user's own Neo4j on 7687 is left alone)
 #   NEO4J_PASSWORD    password of user neo4j (default lmlm-test-password)
-#   LMLM_NEO4J_HOME   data dir (holds data/, neo4j.pid, neo4j.log); default a fresh temp dir that
-#                     `stop` deletes
+#   LMLM_NEO4J_HOME   data dir (holds data/, neo4j.pid, neo4j.log, and import/: the only folder
+#                     LOAD CSV may read, exported as LMLM_NEO4J_IMPORT); default a fresh temp dir
+#                     that `stop` deletes
 #   LMLM_PYTHON       a Python with the neo4j driver: start then waits until the driver connects
 #   LMLM_NEO4J_HEAP   JVM heap (default 1g);  LMLM_NEO4J_START_TIMEOUT  seconds to wait (default 120)
 set -euo pipefail
@@ -59,6 +60,7 @@ print_exports() {
     echo "export NEO4J_USER=neo4j"
     echo "export NEO4J_PASSWORD=$PASSWORD"
     echo "export LMLM_NEO4J_HOME=$1"
+    echo "export LMLM_NEO4J_IMPORT=$1/import"
 }
 
 start() {

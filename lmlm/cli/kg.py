@@ -3,6 +3,11 @@
 ``--store`` takes a directory (the embedded store) or a ``bolt://``/``neo4j://`` URI (Neo4j, with
 ``NEO4J_USER``/``NEO4J_PASSWORD`` from the environment); default ``$LMLM_STORE`` or
 ``$LMLM_HOME/kg``. Exact lookups never load the embedding model.
+
+Only ``import`` and ``set`` create a store that does not exist; every other command (the reads,
+and the edits that need facts to act on: forget, merge, undo, clear, index) refuses one with an error
+naming the path, so a mistyped ``--store`` is never an empty store that answers "miss". A store whose
+files cannot be written is read as usual; a command that would write to it says that it is read-only.
 """
 
 from __future__ import annotations
@@ -117,8 +122,9 @@ def register(groups) -> None:
     p.add_argument("--yes", action="store_true")
 
 
-def open_graph(args) -> KnowledgeGraph:
-    return KnowledgeGraph.open(args.store, index_kind=args.index_kind)
+def open_graph(args, *, create: bool = False) -> KnowledgeGraph:
+    """The graph of ``--store``; only the commands that may create a store pass ``create``."""
+    return KnowledgeGraph.open(args.store, create=create, index_kind=args.index_kind)
 
 
 def describe_change(change: Change) -> str:
@@ -129,16 +135,26 @@ def describe_change(change: Change) -> str:
     return "\n".join(lines)
 
 
+def describe_history_line(change: Change) -> str:
+    """One line of ``history``: id, op, summary, and whether it was undone or did not finish."""
+    line = f"{change.id:>6}  {change.op:<13} {change.summary}"
+    if not change.complete:
+        line += f"  [{change.progress_note()}; `undo {change.id}` removes it]"
+    return line + (f"  [undone by {change.undone_by}]" if change.undone_by else "")
+
+
 # ---------------------------------------------------------------- commands
 def cmd_import(args) -> int:
-    with open_graph(args) as kg:
+    with open_graph(args, create=True) as kg:
         results = kg.import_files(
             args.files, fmt=args.format, progress=not args.json, strict=not args.lenient
         )
         out = []
         for path, (report, problems) in zip(args.files, results):
             out.append({"file": path, **report.to_dict(), "problems": [p.describe() for p in problems]})
-            if not args.json:
+            if not args.json and report.change_id is None:
+                print(f"{path}: no facts in the file; nothing imported")
+            elif not args.json:
                 print(
                     f"{path}: {report.added} added, {report.duplicates} already stored, change {report.change_id}"
                 )
@@ -175,7 +191,7 @@ def cmd_lookup(args) -> int:
 
 
 def cmd_set(args) -> int:
-    with open_graph(args) as kg:
+    with open_graph(args, create=True) as kg:
         change = kg.set_fact(args.entity, args.relation, args.value, replace=not args.add, source=args.source)
         emit(args, change.to_dict(), describe_change(change))
     return 0
@@ -214,10 +230,7 @@ def cmd_merge(args) -> int:
 def cmd_history(args) -> int:
     with open_graph(args) as kg:
         changes = kg.store.history(limit=args.limit)
-        text = "\n".join(
-            f"{c.id:>6}  {c.op:<13} {c.summary}" + (f"  [undone by {c.undone_by}]" if c.undone_by else "")
-            for c in changes
-        )
+        text = "\n".join(describe_history_line(c) for c in changes)
         emit(args, [c.to_dict(with_facts=False) for c in changes], text or "(no changes)")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from lmlm.kg.changes import BATCH_COLUMNS, INTERRUPTED
 from lmlm.kg.facts import FACT_FIELDS, Alias, Fact, Triple
 from lmlm.kg.store import CHANGE_COLUMNS, Change, ChangeDraft
 
@@ -38,9 +39,27 @@ def test_change_round_trips_through_its_record():
     assert [f.created_at for f in new] == [99.0, 12.5]  # a restored fact keeps its time
     change = draft.committed(5, 99.0, new)
     record = change.to_record()
-    assert tuple(record) == CHANGE_COLUMNS
+    assert set(record) == set(CHANGE_COLUMNS) | set(BATCH_COLUMNS)
     assert Change.from_record(record) == change
     assert Change.from_record(dict(reversed(list(record.items())))) == change
+    # the embedded store keeps CHANGE_COLUMNS only: such a record is a complete change
+    legacy = Change.from_record({name: record[name] for name in CHANGE_COLUMNS})
+    assert legacy == change and legacy.complete and not legacy.batched
+
+
+def test_a_batched_change_reads_its_facts_from_its_parts():
+    change = Change(
+        7, "undo", "undo change 3 (import)", 1.0, removed=(FACT,), added=(FACT,), undoes=3,
+        removed_count=1, added_count=1, state=INTERRUPTED, committed_batches=1, total_batches=2,
+    )  # fmt: skip
+    record = change.to_record(with_facts=False)
+    assert json.loads(record["payload"]) == {}
+    parts = [json.dumps({"removed": [FACT.to_dict()]}), json.dumps({"added": [FACT.to_dict()]})]
+    assert Change.from_record(record, parts) == change
+    assert change.batched and not change.complete
+    assert change.progress_note() == "interrupted: 1 of 2 batches committed"
+    summary = Change.from_record(record).to_dict(with_facts=False)  # as history lists it
+    assert (summary["removed_count"], summary["state"], summary["committed_batches"]) == (1, INTERRUPTED, 1)
 
 
 def test_new_facts_keep_one_fact_per_id():

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from lmlm.kg.errors import FuzzyIndexError, InputFormatError
+from lmlm.kg.errors import InputFormatError
 from lmlm.kg.facts import Triple
 from lmlm.kg.knowledge_graph import KnowledgeGraph
 from lmlm.train.world import WorldConfig, generate_world
@@ -79,15 +79,55 @@ def test_index_follows_edits_and_survives_reopen(kg, store, tmp_path):
     assert again.check() == []
 
 
-def test_rebuild_repairs_a_damaged_index(kg, tmp_path):
-    kg.import_triples([Triple("Ada Lovelace", "Occupation", "Mathematician")])
+INDEX_FILES = [
+    "meta.json",
+    "entries.jsonl",
+    "relations.json",
+    "relations.npy",
+    "keys/index.faiss",
+    "keys/meta.json",
+    "entities/index.faiss",
+    "entities/meta.json",
+]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [*(f"{name}: half" for name in INDEX_FILES), "entries.jsonl: last line", "keys/index.faiss: gone"],
+)
+def test_a_damaged_fuzzy_index_is_rebuilt_from_the_store(tmp_path, caplog, damage):
+    """The index is derived data: any file of it cut short (or lost) means a rebuild, with a warning."""
+    from lmlm.kg.embedded_store import EmbeddedStore
+    from lmlm.kg.fuzzy_index import FuzzyIndex
+
+    index_dir = tmp_path / "index"
+    kg = KnowledgeGraph(EmbeddedStore(tmp_path / "store"), index_dir=index_dir)
+    kg.import_triples(
+        [Triple("Ada Lovelace", "Occupation", "Mathematician"), Triple("Alan Turing", "Field", "Logic")]
+    )
     kg.build_fuzzy_index()
-    (tmp_path / "index" / "entries.jsonl").write_text("not json\n")
-    fresh = KnowledgeGraph(kg.store, index_dir=tmp_path / "index")
-    with pytest.raises(FuzzyIndexError, match="damaged index"):
-        _ = fresh.fuzzy_index
-    assert fresh.build_fuzzy_index(rebuild=True) == 1
+    assert kg.lookup("Ada Lovelace", "profession").value == "Mathematician"  # caches relation vectors
+    kg.fuzzy_index.save()
+    name, how = damage.split(": ")
+    path = index_dir / name
+    data = path.read_bytes()
+    if how == "half":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "last line":
+        path.write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 1])
+    else:
+        path.unlink()
+
+    fresh = KnowledgeGraph(kg.store, index_dir=index_dir)
+    with caplog.at_level("WARNING", logger="lmlm.kg.fuzzy_index"):
+        assert fresh.lookup("Ada Lovelace", "profession").value == "Mathematician"
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert str(index_dir) in warning and "damaged" in warning and "rebuilding it from the store" in warning
+    caplog.clear()
+    reopened = FuzzyIndex.open(index_dir, fresh.embedder)  # the rebuild was saved whole
+    assert len(reopened.entries) == 2 and not caplog.records
     assert fresh.check() == []
+    kg.close()
 
 
 def test_neighbourhood_graph(kg):
@@ -107,17 +147,21 @@ from lmlm.kg.knowledge_graph import open_store
 from lmlm.train.world import WorldConfig, generate_world
 store = open_store(sys.argv[1])
 triples = generate_world(WorldConfig(people=60000, seed=7)).triples
-def slow():
-    for i, t in enumerate(triples):
-        if i == 2000:
-            print("started", flush=True)
-        yield t
-store.import_triples(slow(), batch_size=1000)
+class Slow(list):  # sized, so the import knows its batches; says when it is well under way
+    def __iter__(self):
+        for i, t in enumerate(list.__iter__(self)):
+            if i == 2000:
+                print("started", flush=True)
+            yield t
+store.import_triples(Slow(triples), batch_size=1000)
 print("finished", flush=True)
 """
 
 
 def test_killed_import_leaves_a_consistent_store(store, tmp_path):
+    """SIGKILL runs no handler: the embedded store's transaction never commits; on Neo4j the
+    change was recorded before its first batch and counted in each batch, so it reads as
+    unfinished, with exactly the batches whose facts are in the store."""
     store.import_triples([Triple("Before", "r", "1")])
     location = store.location
     proc = subprocess.Popen(
@@ -125,13 +169,25 @@ def test_killed_import_leaves_a_consistent_store(store, tmp_path):
     )
     assert proc.stdout.readline().strip() == "started"
     time.sleep(0.5)
+    deadline = time.monotonic() + 120
+    while store.backend == "neo4j" and time.monotonic() < deadline:  # kill it between batches
+        if any(c.committed_batches >= 2 for c in store.unfinished_changes()):
+            break
+        time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    with KnowledgeGraph.open(location) as kg:
-        assert kg.check() == []
+    with KnowledgeGraph.open(location, create=False) as kg:
         assert kg.store.lookup("Before", "r")
         if kg.store.backend == "embedded":
-            assert kg.store.count() == 1  # one transaction: all or nothing
+            assert kg.store.count() == 1 and kg.check() == []  # one transaction: all or nothing
+            return
+        [change] = kg.store.unfinished_changes()
+        assert change.state == "running" and change.total_batches > change.committed_batches >= 2
+        assert change.added_count == kg.store.count() - 1 == len(kg.store.facts_created_by(change.id))
+        [problem] = kg.check()
+        assert f"is unfinished: {change.committed_batches} of {change.total_batches} batches" in problem
+        kg.undo(change.id)
+        assert kg.store.count() == 1 and kg.check() == []
 
 
 def test_an_injected_embedder_serves_the_fuzzy_index(store, tmp_path):

@@ -24,7 +24,7 @@ from tests.neo4j_support import connect_test_store, neo4j_test_uri
 KG_DIR = Path(__file__).resolve().parents[2] / "kg"
 # How store code names a query file: load_query / load_statements / _read / _read_facts / _run ...
 QUERY_USE = re.compile(
-    r"""(?:load_query|load_statements|_read|_read_facts|_run|_run_values)\(\s*(?:tx,\s*)?"(\w+)\""""
+    r"""(?:load_query|load_statements|_read|_read_facts|\brun|_run_values)\(\s*(?:tx,\s*)?"(\w+)\""""
 )
 
 ODD = [
@@ -32,7 +32,7 @@ ODD = [
     "MATCH (n) DETACH DELETE n; // RETURN 1",
     "line one\nline two\r\n\ttab",
     "emoji 🧠🎉 中文 ﬁ ß",
-    "é" * 20_000,  # 40 kB of UTF-8: past both the range (8 kB) and the text (32 kB) index limits
+    "🧠" * 4_000,  # 16 kB of UTF-8: past the range index's 8 kB, within the limits of lmlm.kg.limits
 ]
 
 
@@ -45,6 +45,19 @@ def store():
 
 def people(n: int, start: int = 0) -> list[Triple]:
     return [Triple(f"person {i}", "age", str(i % 90), source=f"doc-{i}") for i in range(start, start + n)]
+
+
+class _Sized:
+    """An iterable that says its length (an import then knows how many batches it will take)."""
+
+    def __init__(self, items, size: int):
+        self.items, self.size = items, size
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return self.size
 
 
 def exploding(triples, after: int):
@@ -169,7 +182,9 @@ def test_run_cypher_is_read_only_unless_asked(store):
 # ------------------------------------------------------------------------------------ names and keys
 @pytest.mark.neo4j
 def test_odd_and_long_names_round_trip_everywhere(store):
-    triples = [Triple(name, name + " (rel)", name + " (value)", source=name, annotator=name) for name in ODD]
+    triples = [
+        Triple(name, name[:1000] + " (rel)", name + " (value)", source=name, annotator=name) for name in ODD
+    ]
     report = store.import_triples(triples)
     assert report.added == len(ODD)
     for t in triples:
@@ -180,7 +195,7 @@ def test_odd_and_long_names_round_trip_everywhere(store):
     long_name = ODD[-1]
     assert store.search_entities(long_name[:50], mode="prefix") == [long_name]
     store.merge_entities(ODD[0], long_name)  # the long name becomes an alias key
-    assert store.lookup(long_name, long_name + " (rel)")[0].entity == ODD[0]
+    assert store.lookup(long_name, long_name[:1000] + " (rel)")[0].entity == ODD[0]
     assert [a.alias for a in store.list_aliases()] == [long_name]
     change = store.set_fact(ODD[1], ODD[2], long_name)
     assert store.lookup(ODD[1], ODD[2])[0].value == long_name
@@ -222,6 +237,37 @@ def test_import_20k_rows(store):
     assert (stats.facts, stats.entities, stats.relations) == (20_000, 4_000, 5)
     assert [f.value for f in store.lookup("Entity 123", "Relation 4")] == ["entity 333"]  # row 619
     assert len(store.facts_created_by(report.change_id)) == 20_000
+    # more facts than one transaction takes (change_batch_size): the undo goes in batches
+    undo = store.undo(report.change_id)
+    assert (undo.removed_count, undo.committed_batches, undo.total_batches) == (20_000, 2, 2)
+    assert store.count() == 0 and store.check() == []
+    assert store.get_change(report.change_id).undone_by == undo.id
+    assert len(store.get_change(undo.id).removed) == 20_000
+
+
+@pytest.mark.neo4j
+def test_killed_import_is_recorded_as_unfinished_with_its_batches(store):
+    """The change is recorded before the first batch and counted in each batch's own transaction,
+    so a process killed between batches (SIGKILL runs no handler) leaves an exact record."""
+    from lmlm.kg.changes import RUNNING
+
+    def killed_at(triples, row):  # SystemExit is not caught: nothing runs after it, as after a kill
+        for i, t in enumerate(triples):
+            if i == row:
+                raise SystemExit("killed")
+            yield t
+
+    rows = people(50)
+    with pytest.raises(SystemExit):
+        store.import_triples(_Sized(killed_at(rows, 25), len(rows)), batch_size=10)
+    [change] = store.unfinished_changes()
+    assert (change.state, change.committed_batches, change.total_batches) == (RUNNING, 2, 5)
+    assert change.added_count == 20 == store.count()
+    assert change.summary == "import"  # the summary is not what says it is unfinished
+    [problem] = store.check()
+    assert f"change {change.id} (import) is unfinished: 2 of 5 batches committed" in problem
+    store.undo(change.id)
+    assert store.count() == 0 and store.check() == []
 
 
 @pytest.mark.neo4j
@@ -234,9 +280,14 @@ def test_failed_reader_mid_import_reports_committed_batches(store):
     assert (report.committed_batches, report.added, report.read) == (2, 20, 25)
     assert isinstance(info.value.__cause__, RuntimeError)
     assert store.count() == 20
-    assert store.check() == []
     change = store.get_change(report.change_id)
-    assert change.added_count == 20 and "stopped after 2" in change.summary
+    assert (change.state, change.committed_batches, change.total_batches) == ("interrupted", 2, None)
+    assert change.added_count == 20 and change.summary == "import" and not change.complete
+    assert store.history()[0].progress_note() == "interrupted: 2 of an unknown number of batches committed"
+    assert store.check() == [
+        f"change {change.id} (import) is interrupted: 2 of an unknown number of batches committed; "
+        f"`undo {change.id}` removes it"
+    ]
     store.undo(report.change_id)  # what the message advises
     assert store.count() == 0 and store.check() == []
 
@@ -247,7 +298,12 @@ def test_failed_write_mid_import_reports_committed_batches(store):
     with pytest.raises(ImportInterruptedError, match=r"stopped after 3 of 4 batches committed") as info:
         store.import_triples(bad, batch_size=10)
     assert info.value.report.total_batches == 4
-    assert store.count() == 30 and store.check() == []
+    assert store.count() == 30
+    [change] = store.unfinished_changes()
+    assert (change.state, change.committed_batches, change.total_batches) == ("interrupted", 3, 4)
+    assert store.check() == [
+        f"change {change.id} (import) is interrupted: 3 of 4 batches committed; `undo {change.id}` removes it"
+    ]
 
 
 # ------------------------------------------------------------------------------------ writes

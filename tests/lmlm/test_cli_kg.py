@@ -264,3 +264,85 @@ def test_cypher_read_only_unless_write(capsys, neo4j_store):
     )
     assert rows == [{"n": 1}]
     run(capsys, "kg", "--store", store.location, "cypher", "MATCH (s:Scratch) DELETE s", "--write")
+
+
+READ_COMMANDS = [
+    ["lookup", "Ko Itakura", "Team"],
+    ["facts", "Ko Itakura"],
+    ["entities", "--search", "ko"],
+    ["graph", "Ko Itakura"],
+    ["history"],
+    ["stats"],
+    ["export", "out.json"],
+    ["check"],
+    ["index"],
+    ["forget", "Ko Itakura"],
+    ["merge", "A", "B"],
+    ["undo", "1"],
+    ["clear", "--yes"],
+]
+
+
+@pytest.mark.parametrize("argv", READ_COMMANDS, ids=lambda argv: argv[0])
+def test_a_mistyped_store_is_an_error_not_an_empty_store(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.setenv("LMLM_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    typo = tmp_path / "my-kgg"
+    code, out, err = run(capsys, "kg", "--store", str(typo), *argv)
+    assert code == 1 and out == ""
+    assert (
+        err
+        == f"error: {typo}: no store here (no such directory); `lmlm kg import` or `lmlm kg set` creates one\n"
+    )
+    assert not typo.exists() and not (tmp_path / "out.json").exists()
+
+
+def test_only_import_and_set_create_a_store(capsys, tmp_path, facts_file):
+    created = tmp_path / "new"
+    assert run(capsys, "kg", "--store", str(created), "set", "A", "r", "v")[0] == 0
+    assert run_json(capsys, "kg", "--store", str(created), "stats")["facts"] == 1
+    imported = tmp_path / "imported"
+    run_json(capsys, "kg", "--store", str(imported), "import", str(facts_file), "--no-index")
+    assert run_json(capsys, "kg", "--store", str(imported), "stats")["facts"] == 3
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "entity,relation,value\n"], ids=["empty", "blank", "header"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".json"])
+def test_importing_a_file_with_no_records_logs_no_change(capsys, location, tmp_path, suffix, content):
+    if content.startswith("entity") and suffix != ".csv":
+        content = ""
+    path = tmp_path / f"empty{suffix}"
+    path.write_text(content, encoding="utf-8")
+    code, out, _ = run(capsys, "kg", "--store", location, "import", str(path), "--no-index")
+    assert code == 0 and out == f"{path}: no facts in the file; nothing imported\n"
+    assert run_json(capsys, "kg", "--store", location, "history") == []
+
+
+@pytest.mark.neo4j
+def test_cypher_refuses_what_reaches_past_the_graph_without_write(capsys, neo4j_store):
+    for query in ("LOAD CSV FROM 'file:///etc/passwd' AS row RETURN row", "CALL db.clearQueryCaches()"):
+        code, out, err = run(capsys, "kg", "--store", neo4j_store.location, "cypher", query)
+        assert code == 1 and out == "" and err.startswith("error: refused: the query")
+        assert "--write" in err and err.count("\n") == 1
+
+
+@pytest.mark.neo4j
+def test_history_and_check_show_an_interrupted_import(capsys, neo4j_store):
+    from lmlm.kg.errors import ImportInterruptedError
+    from lmlm.kg.facts import Triple
+
+    def failing():
+        for i in range(25):
+            yield Triple(f"person {i}", "age", str(i))
+        raise RuntimeError("reader failed")
+
+    with pytest.raises(ImportInterruptedError):
+        neo4j_store.import_triples(failing(), batch_size=10, summary="import people.jsonl")
+    code, out, _ = run(capsys, "kg", "--store", neo4j_store.location, "history")
+    [line] = out.splitlines()
+    assert line.split()[1:3] == ["import", "import"] and "people.jsonl" in line
+    assert "[interrupted: 2 of an unknown number of batches committed; `undo" in line
+    [change] = run_json(capsys, "kg", "--store", neo4j_store.location, "history")
+    assert (change["state"], change["committed_batches"], change["added_count"]) == ("interrupted", 2, 20)
+    code, out, _ = run(capsys, "kg", "--store", neo4j_store.location, "check")
+    assert code == 3 and "(import people.jsonl) is interrupted: 2 of" in out
