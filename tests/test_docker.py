@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from lmlm.cli import build_parser, main
+from lmlm.kg.embedded_store import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
@@ -87,6 +88,7 @@ def test_the_entrypoints_fact_count_and_copy_work_on_a_store(tmp_path, capsys):
     facts = tmp_path / "facts.jsonl"
     facts.write_text(json.dumps({"entity": "Ada", "relation": "Occupation", "value": "poet"}) + "\n")
     source, empty = str(tmp_path / "source"), str(tmp_path / "empty")
+    EmbeddedStore(empty).close()  # an empty store, as a fresh Neo4j is
     assert main(["kg", "--store", source, "import", str(facts)]) == 0
     capsys.readouterr()
     assert main(["kg", "--store", empty, "--json", "stats"]) == 0

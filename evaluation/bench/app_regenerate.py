@@ -95,6 +95,10 @@ def run(args: AppRegenerateArgs) -> dict:
         }
         with KnowledgeGraph.open(store_dir) as kg:
             kg.build_fuzzy_index()  # as in the app, where it loads in the background at start
+            # building the index leaves this thread on torch's default count (2 here), and decoding
+            # a 1M-parameter model on two threads of a busy 2-core machine is 10x slower: the app's
+            # count again
+            torch.set_num_threads(args.threads)
             resolver = kg.resolver()
             model = load_lmlm(args.model)
             decoder = LookupDecoder(model, model.lmlm_tokenizer, resolver, decoding)
@@ -142,8 +146,12 @@ def _other_values(kg: KnowledgeGraph, entity: str, relation: str, n: int) -> lis
 
 
 def _cold_regenerate(model_dir: str, store_dir: Path, prompts: list[str], decoding: DecodingArgs) -> float:
+    import torch
+
+    threads = torch.get_num_threads()
     start = time.perf_counter()
     model = load_lmlm(model_dir, store_dir)
+    torch.set_num_threads(threads)  # as above: opening the store's index may have changed it
     model.generate_outputs(prompts, args=decoding)
     model.knowledge_graph.close()
     return time.perf_counter() - start

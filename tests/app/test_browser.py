@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from lmlm.kg import KnowledgeGraph, Triple
+from lmlm.kg.limits import MAX_ENTITY_CHARS
 from tests.app.conftest import HOSTILE
 
 CHROMIUM = "/usr/bin/chromium"
@@ -46,7 +47,8 @@ def served(app_config, tmp_path):
     """``lmlm app`` on a copy of the demo store with hostile names added; yields its URL."""
     with KnowledgeGraph.open(app_config.store) as kg:
         kg.import_triples([Triple(name, "Occupation", HOSTILE[2]) for name in HOSTILE[:2]])
-        kg.import_triples([Triple("Long " + "x" * 10_000, "Occupation", "😀" * 50)])
+        long_name = "Long " + "x" * (MAX_ENTITY_CHARS - 5)  # the longest name the store takes
+        kg.import_triples([Triple(long_name, "Occupation", "😀" * 50)])
     port = _free_port()
     argv = [sys.executable, "-m", "lmlm.cli", "app", "--port", str(port), "--no-browser"]
     for name in ("store", "model", "standard_model", "prompts"):

@@ -54,3 +54,14 @@ def test_every_page_renders_and_an_edit_regenerates_on_neo4j(start_app, neo4j_co
     with KnowledgeGraph.open(neo4j_config.store) as kg:
         assert [f.value for f in kg.store.lookup(case.entity, case.relation)] == [case.new_value]
         assert [c.op for c in kg.store.history(limit=2)] == ["set", "import"]
+
+
+@pytest.mark.neo4j
+def test_every_cookbook_query_runs_read_only_on_neo4j(neo4j_store):
+    neo4j_store.import_triples([Triple("Ada Lovelace", "Place of birth", "London")])
+    neo4j_store.set_fact("Ada Lovelace", "Place of birth", "Paris", replace=False)  # a conflicting value
+    example = {"entity": "Ada Lovelace", "relation": "Place of birth", "since": "2000-01-01"}
+    for recipe in cookbook.recipes():
+        params = {k: example.get(k, v) for k, v in recipe.params.items()}
+        records = neo4j_store.run_cypher(recipe.query, params)  # refused or failed: an error names it
+        assert records, f"{recipe.name}: no records on a store with a conflicting fact"
