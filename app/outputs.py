@@ -52,6 +52,12 @@ def decoder(settings: Settings, kind: Kind) -> LookupDecoder:
         what = "Standard model (--standard-model)" if kind == "standard" else "model (--model)"
         raise NoModelError(f"no {what} is configured: give one on Settings or to `lmlm app`")
     model = resources.load_model(path, config.tokenizer if kind != "standard" else None, config.threads)
+    # Streamlit runs each script on a thread of its own, which starts on torch's default count, and
+    # the fuzzy index's embedder puts that default back (2 here): decoding the demo model on two
+    # threads of a busy 2-core machine was 10x slower than on one. This thread's count, every time.
+    from lmlm.kg.embedding import use_threads_in_this_thread
+
+    use_threads_in_this_thread(config.threads)
     args = settings.decoding
     lookup_fn = None
     if kind == "lmlm":
