@@ -9,7 +9,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 LMLM_CACHE ?= $(HOME)/.cache/lmlm
 # Keyed by the pins and the dependency lists only (not by pytest/ruff settings in pyproject.toml).
-EXTRAS ?= dev,neo4j,train,annotate,eval
+EXTRAS ?= dev,neo4j,train,annotate,eval,app
 DEPS_KEY := $(shell { cat constraints.txt; sed -n '/^dependencies = \[/,/^\[project.scripts\]/p' pyproject.toml; echo "$(EXTRAS)"; } | sha256sum | cut -c1-16)
 VENV ?= $(LMLM_CACHE)/venv-$(DEPS_KEY)
 PY := $(VENV)/bin/python

@@ -2,7 +2,8 @@
 
 * ``lmlm kg ...``: the knowledge graph: import, look up, edit, forget, export (:mod:`lmlm.cli.kg`)
 * ``lmlm data ...``: training data: generate a world, convert and clean corpora (:mod:`lmlm.cli.data`)
-* ``lmlm demo``: build (first run) and run the demo (:mod:`lmlm.cli.demo`)
+* ``lmlm demo``: build (first run) and open the demo in the app (:mod:`lmlm.cli.demo`)
+* ``lmlm app``: the Streamlit app on a store and a model (:mod:`lmlm.cli.app`)
 * ``lmlm train ...``: tokenizers, pretraining, the annotator (:mod:`lmlm.cli.train`)
 * ``lmlm generate``: decode prompts with lookups answered by a store (:mod:`lmlm.cli.generate`)
 * ``lmlm annotate``: raw text to annotated corpus, triples and a store (:mod:`lmlm.cli.annotate`)
@@ -28,7 +29,7 @@ from lmlm.kg.errors import KnowledgeGraphError
 
 logger = logging.getLogger("lmlm")
 
-GROUPS = ("kg", "data", "demo", "train", "generate", "annotate", "eval")
+GROUPS = ("kg", "data", "demo", "app", "train", "generate", "annotate", "eval")
 """The modules of :mod:`lmlm.cli` that make a command group, in the order ``lmlm --help`` lists them."""
 
 

@@ -2,10 +2,14 @@
 
 The first run builds the demo (``lmlm demo build``: a generated world, its tokenizer, an LMLM and
 a Standard model trained on it, the embedded store; a few minutes on a CPU, cached under
-``$LMLM_HOME/demo``). Every run then shows what an LMLM is for: lookups answered by the
-knowledge graph (exact, fuzzy, miss), biographies of people the model never saw whose facts all
-come from the store, a fact edited and forgotten in the store and the regenerated text following
-it, and the same prompts without lookups and from the Standard model (which make facts up).
+``$LMLM_HOME/demo``). Every run then opens the app on it (``lmlm app``, http://127.0.0.1:8501),
+where one edits and forgets facts and watches the outputs regenerate.
+
+``lmlm demo --walkthrough`` shows the same in the terminal, for people without a browser: lookups
+answered by the knowledge graph (exact, fuzzy, miss), biographies of people the model never saw
+whose facts all come from the store, a fact edited and forgotten in the store and the regenerated
+text following it, and the same prompts without lookups and from the Standard model (which make
+facts up).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass
 
 
 def register(groups) -> None:
+    from lmlm.app.config import ServerArgs
     from lmlm.demo_build import DemoConfig
 
     p = groups.add_parser(
@@ -26,7 +31,13 @@ def register(groups) -> None:
         "action", nargs="?", choices=["run", "build"], default="run", help="run (default) or only build"
     )
     p.add_argument("--force", action="store_true", help="rebuild every stage")
+    p.add_argument(
+        "--walkthrough",
+        action="store_true",
+        help="show the demo in the terminal instead of opening the app (no browser needed)",
+    )
     add_dataclass_arguments(p, DemoConfig)
+    add_dataclass_arguments(p, ServerArgs)
     add_output_flags(p, top=True)
     p.set_defaults(func=cmd_demo)
 
@@ -52,16 +63,34 @@ def cmd_demo(args) -> int:
     from lmlm.kg.knowledge_graph import lmlm_home
 
     config = dataclass_from_args(DemoConfig, args)
+    if args.json and args.action == "run" and not args.walkthrough:
+        raise ValueError("--json applies to `lmlm demo build` and `lmlm demo --walkthrough`, not to the app")
     paths = DemoPaths(lmlm_home() / "demo")
     say = (lambda _msg: None) if args.json else print
     report = build_demo(paths.root, config, force=args.force, say=say, show_progress=not args.json)
     if args.action == "build":
         emit(args, {"root": str(paths.root), "report": report}, _report_text(paths, report))
         return 0
+    if not args.walkthrough:
+        return _open_app(paths, report, args)
     result = run_demo(paths, config)
     text = _report_text(paths, report) + "\n" + _run_text(result)
     emit(args, {"root": str(paths.root), "report": report, **result}, text)
     return 0
+
+
+def _open_app(paths, report: dict, args) -> int:
+    from lmlm.app.config import AppConfig, ServerArgs
+    from lmlm.cli.app import run_app
+
+    print(_report_text(paths, report))
+    config = AppConfig(
+        store=str(paths.kg),
+        model=str(paths.model("lmlm")),
+        standard_model=str(paths.model("standard")),
+        prompts=str(paths.world / "prompts.jsonl"),
+    )
+    return run_app(config, dataclass_from_args(ServerArgs, args))
 
 
 def _report_text(paths, report: dict) -> str:

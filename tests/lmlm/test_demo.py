@@ -75,7 +75,7 @@ def test_demo_run_edits_and_forgets_then_leaves_the_store_as_it_was(mini_demo, m
     monkeypatch.setenv("LMLM_HOME", str(mini_demo.root.parent))
     with KnowledgeGraph.open(mini_demo.kg) as kg:
         facts_before = kg.store.stats().facts
-    assert main(["demo", "--json", *_flags()]) == 0
+    assert main(["demo", "--walkthrough", "--json", *_flags()]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {row["path"] for row in data["lookups"]} >= {"exact", "fuzzy", "miss"}
     assert len(data["generated"]) == 3
@@ -103,7 +103,7 @@ def test_demo_run_edits_and_forgets_then_leaves_the_store_as_it_was(mini_demo, m
 @pytest.mark.slow
 def test_demo_text_output_shows_each_part(mini_demo, monkeypatch, capsys):
     monkeypatch.setenv("LMLM_HOME", str(mini_demo.root.parent))
-    assert main(["demo", *_flags()]) == 0
+    assert main(["demo", "--walkthrough", *_flags()]) == 0
     out = capsys.readouterr().out
     for part in ("1. Lookups", "2. Generation", "3. Edit the store", "4. The same prompt", "lmlm generate"):
         assert part in out

@@ -1,0 +1,117 @@
+"""The app's settings: what ``lmlm app`` was started on, handed to the Streamlit process as JSON in
+one environment variable (Streamlit runs the app in its own process and passes no arguments)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_ENV = "LMLM_APP_CONFIG"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """What the app opens. Paths left out fall back to the demo's (``$LMLM_HOME/demo``) when it is built."""
+
+    store: str | None = field(
+        default=None,
+        metadata={
+            "help": "embedded-store directory or bolt:// URI (credentials from NEO4J_USER/NEO4J_PASSWORD); "
+            "default: the demo's store when built, else $LMLM_STORE or $LMLM_HOME/kg"
+        },
+    )
+    model: str | None = field(
+        default=None, metadata={"help": "LMLM model directory or hub name (default: the demo's LMLM)"}
+    )
+    standard_model: str | None = field(
+        default=None,
+        metadata={"help": "a Standard model to compare with, written from its weights (default: the demo's)"},
+    )
+    tokenizer: str | None = field(
+        default=None, metadata={"help": "tokenizer directory (default: the one saved with the model)"}
+    )
+    prompts: str | None = field(
+        default=None,
+        metadata={"help": "JSONL of prompts to pick from ({'prompt': ...} per line; default: the demo's)"},
+    )
+    threads: int = field(
+        default=1,
+        metadata={
+            "help": "CPU threads for decoding; 1 suits small models and shared machines (more threads "
+            "make a 1M-parameter model slower, not faster), raise it for large models"
+        },
+    )
+    read_only: bool = field(
+        default=False,
+        metadata={"help": "hide and refuse every write (for sharing with people who only look)"},
+    )
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.threads, int) or self.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {self.threads!r}")
+        for name in ("store", "model", "standard_model", "tokenizer", "prompts"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be a path or URI, got {value!r}")
+            if value is not None and not value.strip():
+                raise ValueError(f"{name} is empty")
+
+    def to_env(self) -> dict[str, str]:
+        return {CONFIG_ENV: json.dumps(dataclasses.asdict(self))}
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> AppConfig:
+        text = environ.get(CONFIG_ENV)
+        if not text:
+            return cls()
+        try:
+            return cls(**json.loads(text))
+        except (TypeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{CONFIG_ENV} is not a valid app configuration: {e}") from e
+
+    def with_defaults(self) -> AppConfig:
+        """Paths not given: the demo's when it is built, else the default store and no model."""
+        from lmlm.demo_build import DemoPaths
+        from lmlm.kg.knowledge_graph import default_store_location, lmlm_home
+
+        demo = DemoPaths(lmlm_home() / "demo")
+        # the demo's files go together: only when no model of one's own is given
+        on_demo = self.model is None and demo.model("lmlm").exists()
+
+        def demo_path(path: Path) -> str | None:
+            return str(path) if on_demo and path.exists() else None
+
+        return dataclasses.replace(
+            self,
+            store=self.store or demo_path(demo.kg) or default_store_location(),
+            model=self.model or demo_path(demo.model("lmlm")),
+            standard_model=self.standard_model or demo_path(demo.model("standard")),
+            prompts=self.prompts or demo_path(demo.world / "prompts.jsonl"),
+        )
+
+
+@dataclass(frozen=True)
+class ServerArgs:
+    """Where ``lmlm app`` serves (Streamlit's server)."""
+
+    host: str = field(
+        default="127.0.0.1", metadata={"help": "address to bind; loopback unless you mean to share it"}
+    )
+    port: int = field(default=8501, metadata={"help": "port to serve on"})
+    browser: bool = field(
+        default=True, metadata={"help": "open a browser at the address when a display is available"}
+    )
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"--port must be in 1..65535, got {self.port}")
+        if not self.host.strip():
+            raise ValueError("--host is empty")
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
