@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from lmlm.annotation import BackendConfig, RunConfig, annotate
+from lmlm.annotation.output import ANNOTATED, read_records
 from lmlm.annotation.prompts import SFT_PROMPT
 from lmlm.cli.common import add_dataclass_arguments, dataclass_from_args
 from lmlm.evaluation.annotation_base import BASE_PRESET, BASE_PRESETS, build_base
@@ -266,6 +267,7 @@ def run_arm(config: QualityConfig, world_dir: Path, inputs: Path, docs: list[dic
         ),
         show_progress=True,
     )
+    accepted = {record["document_id"] for record in read_records(out / "annotated" / ANNOTATED)}
     copy = base.copy
     return {
         "base": {"path": str(base.path), "parameters": base.parameters, "copy_warmup": copy and asdict(copy)},
@@ -273,7 +275,7 @@ def run_arm(config: QualityConfig, world_dir: Path, inputs: Path, docs: list[dic
         "eval_loss": trained.eval_loss,
         "model": str(trained.model_dir),
         "adapter": str(trained.adapter_dir) if trained.adapter_dir else None,
-        "heldout": score(docs, truth, report, Path(report["files"]["triples.jsonl"])),
+        "heldout": score(docs, truth, report, Path(report["files"]["triples.jsonl"]), accepted),
         "seconds": {
             "copy_warmup": copy.seconds if copy else 0.0,
             "pretrain": base.pretrain_seconds,
@@ -308,7 +310,8 @@ def plot(result: dict, path: Path) -> Path:
     width = 0.8 / len(arms)
     for i, (label, arm, color) in enumerate(arms):
         xs = [x + (i - (len(arms) - 1) / 2) * width for x in range(len(_SCORES))]
-        ax.bar(xs, [arm["heldout"][key] for key in _SCORES.values()], width, color=color, label=label)
+        bars = ax.bar(xs, [arm["heldout"][key] for key in _SCORES.values()], width, color=color, label=label)
+        ax.bar_label(bars, fmt="%.2f", fontsize=6)  # a zero bar is otherwise invisible
     ax.set_xticks(range(len(_SCORES)), list(_SCORES), rotation=30, ha="right")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7)

@@ -44,9 +44,11 @@ def test_the_quality_script_writes_scores_and_the_paper_reference(quality):
             "precision_world",
             "precision_stated",
             "recall",
+            "recall_in_accepted",
         ):
             assert 0.0 <= held[key] <= 1.0
         assert held["precision_stated"] <= held["precision_world"]
+        assert held["recall_in_accepted"] >= held["recall"]  # the rejected texts give no triples
         assert arm["seconds"]["total"] >= arm["seconds"]["finetune"] > 0
     if PAPER_DATA.is_dir():
         rows = {row["file"]: row for row in result["paper_samples"]}
