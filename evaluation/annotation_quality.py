@@ -1,32 +1,29 @@
 """Annotation quality on ground truth: a small annotator trained here, scored against the world.
 
-    python -m lmlm.evaluation.annotation_quality --out results/annotation-quality
+    python -m lmlm.evaluation.annotation_quality --out results/annotation-quality --threads 1
 
 1. A generated world (:mod:`lmlm.train.world`): biographies of the trained people with every fact
    annotated; a share of the people are held out (no biography of them is used in training).
-2. A base model built here: a byte-level BPE tokenizer with a chat template, and a small Llama
-   (``--preset``) pretrained briefly on the trained people's biographies, each raw and then
-   annotated in one document (``lmlm.train.pretrain``, standard mode), so that it knows the words
-   and the call syntax and has learnt to copy names and values from its context.
-3. ``lmlm train annotator`` on it: LoRA, TRL SFT on (raw -> annotated) pairs of those biographies.
+2. A base model built here (:mod:`lmlm.evaluation.annotation_base`): a byte-level BPE tokenizer
+   with a chat template, a small Llama (``--preset``) warmed up on a copy task until it copies
+   (``--copy-steps``), optionally pretrained on world text (``--pretrain-epochs``).
+3. ``lmlm train annotator`` on it (``--finetune full`` or ``lora``): TRL SFT on (raw -> annotated)
+   pairs of the trained people's biographies.
 4. New biographies of held-out people, annotated by the pipeline with the local backend
-   (``lmlm.annotation.annotate``: validation, repair, cleaning, extraction).
+   (``lmlm.annotation.annotate``: validation, repair, cleaning, extraction), greedy.
 5. Scores: the share of texts that survive annotation unchanged (and that are accepted); triple
    precision against the world's facts (a triple is right if the world holds it) and against the
    facts the biography states; recall of the facts each biography states; per relation.
+6. The baseline, in the same run (``--baseline no-warmup``): steps 2-5 again under ``OUT/baseline``
+   from a base without the copy warm-up (the recipe before it), same data, steps and seed.
 
 It also checks the paper's annotated samples (``shared/data/lmlm-paper``) the same way, as the
 reference of real annotators (GPT-4o, the paper's Llama-3.1-8B annotator): the share of calls
 that parse, of texts preserved exactly, and the pipeline's verdicts (exact, repaired, rejected).
 
-Writes ``annotation_quality.json`` and ``annotation_quality.png`` under ``--out``.
-
-Measured on the 2-core development machine (shared with other jobs): at the sizes it allows in
-tens of minutes (``tiny-2m``, 170-415 pretraining steps of 4k tokens, 300 LoRA steps), the base
-model does not learn to copy a passage from its context, so the annotator writes a plausible
-biography of somebody else instead of copying the text: every held-out text is rejected and no
-triple is extracted. The script is the measurement; a meaningful annotator needs a base that can
-copy (a larger ``--preset``, many more ``--pretrain-epochs``, a GPU).
+Writes ``annotation_quality.json`` (settings; per arm: scores, losses, seconds per stage) and
+``annotation_quality.png`` under ``--out`` (a fresh directory: the world is reused, the models are
+not). Measured figures and the settings compared: ``annotation/README.md``.
 """
 
 from __future__ import annotations
@@ -35,31 +32,29 @@ import argparse
 import json
 import logging
 import random
-import re
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal, get_args
 
-from lmlm.annotation import BackendConfig, RunConfig, annotate, validate_annotation
+from lmlm.annotation import BackendConfig, RunConfig, annotate
+from lmlm.annotation.output import ANNOTATED, read_records
+from lmlm.annotation.prompts import SFT_PROMPT
 from lmlm.cli.common import add_dataclass_arguments, dataclass_from_args
-from lmlm.kg.facts import normalize_key
-from lmlm.kg.syntax import parse_annotated, strip_lookups
-from lmlm.train.annotator import ANNOTATOR_SYSTEM_PROMPT, AnnotatorArgs, train_annotator
-from lmlm.train.corpus import Document
-from lmlm.train.pretrain import PretrainArgs, pretrain
-from lmlm.train.tokenizer import train_tokenizer
+from lmlm.evaluation.annotation_base import BASE_PRESET, BASE_PRESETS, build_base
+from lmlm.evaluation.annotation_scores import check_paper_samples, score, triple_key
+from lmlm.kg.syntax import parse_annotated
+from lmlm.train.annotator import AnnotatorArgs, train_annotator
+from lmlm.train.annotator_args import FINETUNES, Finetune
 from lmlm.train.world import WorldConfig, WorldDataConfig, generate_world, write_world
 from lmlm.train.world.biographies import write_biography
 
 logger = logging.getLogger(__name__)
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}### {{ m['role'] }}\n{{ m['content'] }}{{ eos_token }}\n{% endfor %}"
-    "{% if add_generation_prompt %}### assistant\n{% endif %}"
-)
 PAPER_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lmlm-paper"
-_EVAL_VARIANT = 999
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")  # seeds the held-out biographies apart from any training variant
+Baseline = Literal["no-warmup", "none"]
+BASELINES: tuple[str, ...] = get_args(Baseline)
+_EVAL_VARIANT = 999  # seeds the held-out biographies apart from any training variant
 
 
 @dataclass(frozen=True)
@@ -69,22 +64,49 @@ class QualityConfig:
     out: str = field(default="", metadata={"help": "output directory"})
     people: int = field(default=1000, metadata={"help": "people in the world"})
     heldout: float = field(default=0.1, metadata={"help": "share of people held out of all training"})
-    variants: int = field(default=1, metadata={"help": "training biographies per trained person"})
+    variants: int = field(default=2, metadata={"help": "training biographies per trained person"})
     eval_docs: int = field(default=60, metadata={"help": "held-out biographies annotated and scored"})
     seed: int = field(default=0, metadata={"help": "world and training seed"})
     names: str = field(
         default="given", metadata={"help": "person names: syllables or given (lmlm data world)"}
     )
-    threads: int = field(default=0, metadata={"help": "torch CPU threads (0: torch's default)"})
-    vocab_size: int = field(default=2048, metadata={"help": "tokenizer vocabulary"})
-    preset: str = field(default="tiny-2m", metadata={"help": "base model architecture (lmlm.train.presets)"})
-    pretrain_epochs: float = field(default=6.0, metadata={"help": "base pretraining epochs on world text"})
-    sft_steps: int = field(default=300, metadata={"help": "annotator fine-tuning steps (LoRA)"})
-    sft_batch_size: int = field(default=4, metadata={"help": "fine-tuning batch size"})
-    lora_r: int = field(default=64, metadata={"help": "LoRA rank"})
+    threads: int = field(
+        default=0, metadata={"help": "torch CPU threads (0: torch's default; 1 is fastest on a busy CPU)"}
+    )
+    vocab_size: int = field(default=1024, metadata={"help": "tokenizer vocabulary"})
+    preset: str = field(
+        default=BASE_PRESET.name,
+        metadata={
+            "help": f"base architecture: {BASE_PRESET.name} ({BASE_PRESET.description}) or a preset",
+            "choices": BASE_PRESETS,
+        },
+    )
+    copy_steps: int = field(
+        default=800,
+        metadata={"help": "most copy warm-up steps on short sequences, until 90%% copied (0: no warm-up)"},
+    )
+    copy_longer_steps: int = field(
+        default=100, metadata={"help": "copy warm-up steps at each of 3 longer sequence lengths"}
+    )
+    pretrain_epochs: float = field(
+        default=0.0, metadata={"help": "base pretraining epochs on world text after the warm-up (0: none)"}
+    )
+    finetune: Finetune = field(
+        default="full", metadata={"help": "annotator fine-tuning: full (every weight) or lora"}
+    )
+    sft_steps: int = field(default=800, metadata={"help": "annotator fine-tuning steps"})
+    sft_batch_size: int = field(default=8, metadata={"help": "fine-tuning batch size"})
+    lora_r: int = field(default=64, metadata={"help": "LoRA rank (--finetune lora)"})
     lr: float = field(default=2e-3, metadata={"help": "fine-tuning peak learning rate"})
     batch_size: int = field(default=8, metadata={"help": "texts annotated together"})
     paper_data: str = field(default=str(PAPER_DATA), metadata={"help": "the paper's samples ('' to skip)"})
+    baseline: Baseline = field(
+        default="no-warmup",
+        metadata={
+            "help": "no-warmup: also train and score the same annotator from a base without the copy "
+            "warm-up (under OUT/baseline), in the same run; none: the annotator alone"
+        },
+    )
 
     def __post_init__(self) -> None:
         if not self.out:
@@ -96,8 +118,22 @@ class QualityConfig:
         ):
             if value < 1:
                 raise ValueError(f"{flag} must be >= 1, got {value}")
+        for flag, value in (
+            ("--copy-steps", self.copy_steps),
+            ("--copy-longer-steps", self.copy_longer_steps),
+        ):
+            if value < 0:
+                raise ValueError(f"{flag} must be >= 0, got {value}")
         if not 0 < self.heldout < 1:
             raise ValueError(f"--heldout must be in (0, 1), got {self.heldout}")
+        if self.preset not in BASE_PRESETS:
+            raise ValueError(f"--preset must be one of {', '.join(BASE_PRESETS)}, got {self.preset!r}")
+        if self.finetune not in FINETUNES:
+            raise ValueError(f"--finetune must be one of {', '.join(FINETUNES)}, got {self.finetune!r}")
+        if self.baseline not in BASELINES:
+            raise ValueError(f"--baseline must be one of {', '.join(BASELINES)}, got {self.baseline!r}")
+        if self.pretrain_epochs < 0:
+            raise ValueError(f"--pretrain-epochs must be >= 0, got {self.pretrain_epochs}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,7 +167,7 @@ def build_world(config: QualityConfig, out: Path) -> tuple[Path, list[dict], set
         annotated, raw, _ = write_biography(
             person, world.entity_facts, random.Random(f"eval-{n}-{_EVAL_VARIANT}")
         )
-        gold = [_key(c.entity, c.relation, c.value) for c in parse_annotated(annotated).calls]
+        gold = [triple_key(c.entity, c.relation, c.value) for c in parse_annotated(annotated).calls]
         docs.append(
             {
                 "id": f"heldout-{n}",
@@ -141,66 +177,21 @@ def build_world(config: QualityConfig, out: Path) -> tuple[Path, list[dict], set
                 "gold": gold,
             }
         )
-    truth = {_key(t.entity, t.relation, t.value) for t in world.triples}
+    truth = {triple_key(t.entity, t.relation, t.value) for t in world.triples}
     return world_dir, docs, truth
-
-
-def _key(entity: str, relation: str, value: str) -> tuple[str, str, str]:
-    return normalize_key(entity), normalize_key(relation), normalize_key(value)
-
-
-def _pretraining_texts(world_dir: Path, seed: int) -> list[str]:
-    """World text that teaches a small model to copy from its context, which annotating asks.
-
-    Two kinds of document per training biography: the raw text, then the same text annotated; and
-    a passage of sentences drawn from any biographies, then the same passage again. A small model
-    learns to copy only when copying is the easiest way to lower its loss (see the demo model in
-    README.md): the second half of a repeated passage can be predicted in no other way.
-    """
-    rows = [json.loads(line) for line in (world_dir / "corpus" / "train.jsonl").read_text().splitlines()]
-    sentences = [s for row in rows for s in _SENTENCE.split(row["text"]) if s]
-    rng = random.Random(seed)
-    texts = []
-    for row in rows:
-        passage = " ".join(rng.sample(sentences, min(len(sentences), rng.randint(3, 6))))
-        texts += [f"{row['text']}\n\n{row['annotated_text']}", f"{passage}\n\n{passage}"]
-    return texts
 
 
 # ---------------------------------------------------------------------------------------------
 # Models
 
 
-def build_base(config: QualityConfig, world_dir: Path, out: Path) -> Path:
-    """A tokenizer with a chat template and a small Llama pretrained on the world's text."""
-    texts = _pretraining_texts(world_dir, config.seed)
-    tok_dir = out / "tokenizer"
-    tokenizer = train_tokenizer(texts + [ANNOTATOR_SYSTEM_PROMPT] * 20, tok_dir, vocab_size=config.vocab_size)
-    tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.save_pretrained(tok_dir)
-    args = PretrainArgs(
-        out_dir=str(out / "base"),
-        tokenizer=str(tok_dir),
-        preset=config.preset,
-        mode="standard",
-        epochs=config.pretrain_epochs,
-        block_size=512,
-        batch_size=8,
-        lr=2e-3,
-        eval_fraction=0.02,
-        seed=config.seed,
-        precision="fp32",
-    )
-    docs = [Document(str(i), text, "") for i, text in enumerate(texts)]
-    result = pretrain(args, train_docs=docs, show_progress=True)
-    return result.final_dir
-
-
 def train(config: QualityConfig, base: Path, world_dir: Path, out: Path):
+    """``lmlm train annotator`` on the base, with the trained people's biographies."""
     args = AnnotatorArgs(
         base_model=str(base),
         data=(str(world_dir / "corpus" / "train.jsonl"),),
         out_dir=str(out / "annotator"),
+        finetune=config.finetune,
         lora_r=config.lora_r,
         lora_alpha=2 * config.lora_r,
         lora_dropout=0.0,
@@ -215,78 +206,6 @@ def train(config: QualityConfig, base: Path, world_dir: Path, out: Path):
         seed=config.seed,
     )
     return train_annotator(args, show_progress=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Scores
-
-
-def score(docs: list[dict], truth: set, report: dict, triples_path: Path) -> dict:
-    """Precision and recall of the triples the pipeline extracted, and the text checks."""
-    predicted: dict[str, set] = {}
-    for line in triples_path.read_text().splitlines():
-        t = json.loads(line)
-        predicted.setdefault(t["source"], set()).add(_key(t["entity"], t["relation"], t["value"]))
-    n_pred = n_true = n_stated = n_gold = 0
-    per_relation: dict[str, Counter] = {}
-    for doc in docs:
-        pred, gold = predicted.get(doc["id"], set()), set(map(tuple, doc["gold"]))
-        n_pred += len(pred)
-        n_true += len(pred & truth)
-        n_stated += len(pred & gold)
-        n_gold += len(gold)
-        for key in gold:
-            counts = per_relation.setdefault(key[1], Counter())
-            counts["gold"] += 1
-            counts["found"] += key in pred
-    totals = report["directory"]
-    return {
-        "documents": len(docs),
-        "text_preserved_share": totals["text_preserved"] / len(docs),
-        "accepted_share": totals["accepted"] / len(docs),
-        "exact": totals["exact"],
-        "repaired": totals["repaired"],
-        "rejected": totals["rejected"],
-        "rejected_reasons": totals["rejected_reasons"],
-        "repairs": totals["repairs"],
-        "predicted_triples": n_pred,
-        "gold_triples": n_gold,
-        "precision_world": n_true / n_pred if n_pred else 0.0,
-        "precision_stated": n_stated / n_pred if n_pred else 0.0,
-        "recall": n_stated / n_gold if n_gold else 0.0,
-        "recall_by_relation": {rel: c["found"] / c["gold"] for rel, c in sorted(per_relation.items())},
-    }
-
-
-def check_paper_samples(folder: Path) -> list[dict]:
-    """The same checks on the paper's annotated files: calls that parse, text preserved, verdicts."""
-    rows = []
-    for path in sorted(folder.glob("*_cleaned.json")):
-        examples = json.loads(path.read_text(encoding="utf-8"))["examples"]
-        calls = problems = preserved = 0
-        verdicts: Counter = Counter()
-        reasons: Counter = Counter()
-        for ex in examples:
-            parsed = parse_annotated(ex["annotated_text"])
-            calls += len(parsed.calls)
-            problems += len(parsed.problems)
-            preserved += strip_lookups(ex["annotated_text"]) == ex["text"]
-            verdict = validate_annotation(ex["text"], ex["annotated_text"])
-            verdicts[verdict.status] += 1
-            reasons[verdict.reason] += verdict.status == "rejected"
-        rows.append(
-            {
-                "file": path.name,
-                "annotator": examples[0].get("model_id") if examples else None,
-                "documents": len(examples),
-                "calls": calls + problems,
-                "calls_parsed_share": calls / max(1, calls + problems),
-                "text_preserved_share": preserved / max(1, len(examples)),
-                "verdicts": dict(verdicts),
-                "rejected_reasons": {k: v for k, v in reasons.items() if v},
-            }
-        )
-    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,29 +227,21 @@ def run(config: QualityConfig) -> dict:
 
 def _run(config: QualityConfig) -> dict:
     out = Path(config.out)
+    for stage in ("base", "annotator", "annotated", "baseline"):
+        if (out / stage).exists():
+            raise ValueError(f"--out {out}: holds an earlier run ({stage}/); choose a new directory")
     out.mkdir(parents=True, exist_ok=True)
     world_dir, docs, truth = build_world(config, out)
-    base = build_base(config, world_dir, out)
-    trained = train(config, base, world_dir, out)
     inputs = out / "heldout.jsonl"
     inputs.write_text("".join(json.dumps({"id": d["id"], "text": d["text"]}) + "\n" for d in docs))
-    report = annotate(
-        [inputs],
-        RunConfig(out=str(out / "annotated"), resume=(out / "annotated" / "run.json").exists()),
-        BackendConfig(
-            backend="local", model=str(trained.adapter_dir), batch_size=config.batch_size, device="cpu"
-        ),
-        show_progress=True,
-    )
+    baseline = None
+    if config.baseline == "no-warmup":  # the same recipe from a base that never saw the copy task
+        plain = replace(config, copy_steps=0)
+        baseline = run_arm(plain, world_dir, inputs, docs, truth, out / "baseline")
     result = {
         "settings": asdict(config),
-        "annotator": {
-            "train_loss": trained.train_loss,
-            "eval_loss": trained.eval_loss,
-            "adapter": str(trained.adapter_dir),
-        },
-        "heldout": score(docs, truth, report, Path(report["files"]["triples.jsonl"])),
-        "annotation_seconds": report["this_run"]["seconds"],
+        "annotator": run_arm(config, world_dir, inputs, docs, truth, out),
+        "baseline": baseline,
         "paper_samples": check_paper_samples(Path(config.paper_data))
         if config.paper_data and Path(config.paper_data).is_dir()
         else [],
@@ -340,27 +251,73 @@ def _run(config: QualityConfig) -> dict:
     return result
 
 
+def run_arm(config: QualityConfig, world_dir: Path, inputs: Path, docs: list[dict], truth: set, out: Path):
+    """Base, fine-tuning, annotation of the held-out texts and their scores; files under ``out``."""
+    began = time.perf_counter()
+    base = build_base(config, world_dir, out)
+    base_seconds = time.perf_counter() - began
+    trained = train(config, base.path, world_dir, out)
+    sft_seconds = time.perf_counter() - began - base_seconds
+    report = annotate(
+        [inputs],
+        # the prompt it was trained with (auto picks it for an adapter only, not for a whole model)
+        RunConfig(out=str(out / "annotated"), prompt=SFT_PROMPT),
+        BackendConfig(
+            backend="local", model=str(trained.model_dir), batch_size=config.batch_size, device="cpu"
+        ),
+        show_progress=True,
+    )
+    accepted = {record["document_id"] for record in read_records(out / "annotated" / ANNOTATED)}
+    copy = base.copy
+    return {
+        "base": {"path": str(base.path), "parameters": base.parameters, "copy_warmup": copy and asdict(copy)},
+        "train_loss": trained.train_loss,
+        "eval_loss": trained.eval_loss,
+        "model": str(trained.model_dir),
+        "adapter": str(trained.adapter_dir) if trained.adapter_dir else None,
+        "heldout": score(docs, truth, report, Path(report["files"]["triples.jsonl"]), accepted),
+        "seconds": {
+            "copy_warmup": copy.seconds if copy else 0.0,
+            "pretrain": base.pretrain_seconds,
+            "base": base_seconds,
+            "finetune": sft_seconds,
+            "annotate": report["this_run"]["seconds"],
+            "total": time.perf_counter() - began,
+        },
+    }
+
+
+_SCORES = {
+    "text preserved": "text_preserved_share",
+    "accepted": "accepted_share",
+    "precision (world)": "precision_world",
+    "precision (stated)": "precision_stated",
+    "recall": "recall",
+}
+
+
 def plot(result: dict, path: Path) -> Path:
-    """Bars: the trained annotator's scores, and the paper annotators' text checks."""
+    """Bars: the annotator's scores next to the baseline's, and the paper annotators' text checks."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 4))
+    fig = Figure(figsize=(11, 4))
     FigureCanvasAgg(fig)
     ax, ax2 = fig.subplots(1, 2)
-    held = result["heldout"]
-    names = ["text preserved", "accepted", "precision (world)", "precision (stated)", "recall"]
-    values = [
-        held["text_preserved_share"],
-        held["accepted_share"],
-        held["precision_world"],
-        held["precision_stated"],
-        held["recall"],
-    ]
-    ax.bar(range(len(names)), values, color="tab:blue")
-    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    arms = [("copy warm-up", result["annotator"], "tab:blue")]
+    if result["baseline"]:
+        arms.append(("baseline: no warm-up", result["baseline"], "tab:gray"))
+    width = 0.8 / len(arms)
+    for i, (label, arm, color) in enumerate(arms):
+        xs = [x + (i - (len(arms) - 1) / 2) * width for x in range(len(_SCORES))]
+        bars = ax.bar(xs, [arm["heldout"][key] for key in _SCORES.values()], width, color=color, label=label)
+        ax.bar_label(bars, fmt="%.2f", fontsize=6)  # a zero bar is otherwise invisible
+    ax.set_xticks(range(len(_SCORES)), list(_SCORES), rotation=30, ha="right")
     ax.set_ylim(0, 1)
-    ax.set_title(f"annotator trained here, {held['documents']} held-out biographies")
+    ax.legend(fontsize=7)
+    ax.set_title(
+        f"annotators trained here, {result['annotator']['heldout']['documents']} held-out biographies"
+    )
     rows = result["paper_samples"]
     if rows:
         labels = [r["file"].split("_cleaned")[0] for r in rows]
@@ -386,8 +343,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     result = run(dataclass_from_args(QualityConfig, args))
-    held = result["heldout"]
-    print(json.dumps({k: v for k, v in held.items() if k != "recall_by_relation"}, indent=2))
+    for name in ("annotator", "baseline"):
+        if result[name]:
+            held = result[name]["heldout"]
+            print(name, json.dumps({k: v for k, v in held.items() if k != "recall_by_relation"}, indent=2))
     for row in result["paper_samples"]:
         print(
             f"{row['file']}: calls parsed {row['calls_parsed_share']:.3f}, text preserved "

@@ -9,14 +9,17 @@ The pairs are (raw text -> annotated text), e.g. the paper's GPT-4o annotations.
 rendered with the base model's own chat template. TRL tokenizes ``prompt`` (with the generation
 prompt) and ``prompt + completion``, and with ``completion_only_loss`` sets the labels of the prompt
 tokens to -100: only the assistant's answer (and the template's end-of-turn token) is trained.
-``tests/train/test_annotator.py`` checks this on a collated batch.
+``tests/train/test_annotator.py`` checks this on a collated batch. ``finetune="full"`` trains every
+weight instead (no PEFT): for the small bases built on this machine, whose embeddings need training
+too and whose whole weights cost no more than an adapter of a large model.
 
 Data come through :func:`lmlm.train.corpus.load_documents` (paper JSON, JSONL, a world directory),
 which parses every call; the completion is written back with
 :func:`lmlm.kg.syntax.from_pretraining_text`, so the annotator learns one canonical, escaped
 spelling that our parser reads back exactly, whatever quoting the source file used.
 
-Outputs under ``out_dir``: ``adapter/`` (LoRA weights + tokenizer), ``merged/`` with ``merge``,
+Outputs under ``out_dir``: ``adapter/`` (LoRA weights + tokenizer) or ``model/`` (full fine-tuning:
+the whole model + tokenizer), ``merged/`` with ``merge``,
 ``losses.json`` and ``losses.png``. torch, TRL and PEFT are imported when training starts. The
 settings and their JSON presets live in :mod:`lmlm.train.annotator_args` (re-exported here), the
 command ``lmlm train annotator`` in :mod:`lmlm.cli.train`.
@@ -55,7 +58,7 @@ __all__ = [
     "train_annotator",
 ]
 
-ADAPTER_DIR, MERGED_DIR = "adapter", "merged"
+ADAPTER_DIR, MODEL_DIR, MERGED_DIR = "adapter", "model", "merged"
 LOSS_LOG, LOSS_PLOT = "losses.json", "losses.png"
 
 
@@ -87,10 +90,14 @@ def build_annotator_messages(text: str) -> list[dict[str, str]]:
 
 @dataclass(frozen=True)
 class AnnotatorResult:
-    """What a run wrote. ``train_loss``: mean over the run (Trainer's figure); ``eval_loss``: at the end."""
+    """What a run wrote. ``train_loss``: mean over the run (Trainer's figure); ``eval_loss``: at the end.
+
+    ``model_dir`` is what ``lmlm annotate --model`` takes: the adapter (LoRA) or the whole fine-tuned
+    model (full); ``adapter_dir`` is None after full fine-tuning."""
 
     out_dir: Path
-    adapter_dir: Path
+    model_dir: Path
+    adapter_dir: Path | None
     merged_dir: Path | None
     train_loss: float
     eval_loss: float | None
@@ -181,10 +188,9 @@ def build_trainer(
     eval_pairs: list[AnnotationPair],
     show_progress=True,
 ) -> SFTTrainer:
-    """TRL's SFTTrainer with a fresh LoRA adapter on the base model, completion-only loss."""
+    """TRL's SFTTrainer on the base model (a fresh LoRA adapter, or every weight), completion-only loss."""
     import torch
     from datasets import Dataset
-    from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
     if not train_pairs:
@@ -218,20 +224,25 @@ def build_trainer(
         disable_tqdm=not show_progress,
         use_cpu=not torch.cuda.is_available(),
     )
-    lora = LoraConfig(
-        r=args.lora_r,
-        lora_alpha=args.lora_alpha,
-        lora_dropout=args.lora_dropout,
-        target_modules=_target_modules(args.target_modules),
-        task_type="CAUSAL_LM",
-    )
     return SFTTrainer(
         model=model,
         args=config,
         train_dataset=Dataset.from_list([to_conversation(p) for p in train_pairs]),
         eval_dataset=Dataset.from_list([to_conversation(p) for p in eval_pairs]) if eval_pairs else None,
         processing_class=tokenizer,
-        peft_config=lora,
+        peft_config=_lora_config(args) if args.finetune == "lora" else None,
+    )
+
+
+def _lora_config(args: AnnotatorArgs):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules=_target_modules(args.target_modules),
+        task_type="CAUSAL_LM",
     )
 
 
@@ -258,9 +269,9 @@ def train_annotator(args: AnnotatorArgs, show_progress: bool = True) -> Annotato
         trainer = build_trainer(args, train_pairs, eval_pairs, show_progress)
         output = trainer.train()
         eval_loss = trainer.evaluate()["eval_loss"] if eval_pairs else None
-        adapter_dir = out_dir / ADAPTER_DIR
-        trainer.model.save_pretrained(adapter_dir)
-        trainer.processing_class.save_pretrained(adapter_dir)
+        model_dir = out_dir / (ADAPTER_DIR if args.finetune == "lora" else MODEL_DIR)
+        trainer.model.save_pretrained(model_dir)
+        trainer.processing_class.save_pretrained(model_dir)
         merged_dir = _save_merged(trainer, out_dir / MERGED_DIR) if args.merge else None
     history = _loss_history(trainer.state.log_history)
     log_path = out_dir / LOSS_LOG
@@ -268,8 +279,9 @@ def train_annotator(args: AnnotatorArgs, show_progress: bool = True) -> Annotato
     log |= {"train_loss": output.training_loss, "eval_loss": eval_loss, "steps": trainer.state.global_step}
     log_path.write_text(json.dumps(log, indent=2))
     plot_path = plot_losses(history, out_dir / LOSS_PLOT)
+    adapter_dir = model_dir if args.finetune == "lora" else None
     return AnnotatorResult(
-        out_dir, adapter_dir, merged_dir, output.training_loss, eval_loss, log_path, plot_path
+        out_dir, model_dir, adapter_dir, merged_dir, output.training_loss, eval_loss, log_path, plot_path
     )
 
 

@@ -17,6 +17,8 @@ from typing import Literal, get_args
 
 Precision = Literal["auto", "fp32", "bf16"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
+Finetune = Literal["lora", "full"]
+FINETUNES: tuple[str, ...] = get_args(Finetune)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,13 @@ class AnnotatorArgs:
         metadata={
             "help": "where the adapter, logs and plot go (required, here or in --config)",
             "flags": ("--out",),
+        },
+    )
+    finetune: Finetune = field(
+        default="lora",
+        metadata={
+            "help": "lora: train a LoRA adapter (written to OUT/adapter); full: train every weight, "
+            "for a small base built here (the model is written to OUT/model)"
         },
     )
     lora_r: int = field(default=32, metadata={"help": "LoRA rank"})
@@ -73,6 +82,9 @@ class AnnotatorArgs:
         _check(bool(self.base_model), "--base-model", self.base_model, "is required")
         _check(bool(self.data), "--data", self.data, "needs at least one file")
         _check(bool(self.out_dir), "--out-dir", self.out_dir, "is required")
+        _check(self.finetune in FINETUNES, "--finetune", self.finetune, f"must be one of {FINETUNES}")
+        full_merge = self.merge and self.finetune == "full"
+        _check(not full_merge, "--merge", self.merge, "is for --finetune lora (a full fine-tune is whole)")
         for flag, value in [("--lora-r", self.lora_r), ("--lora-alpha", self.lora_alpha)]:
             _check(value >= 1, flag, value, "must be >= 1")
         for flag, value in [("--batch-size", self.batch_size), ("--grad-accum", self.grad_accum)]:

@@ -147,7 +147,8 @@ def cmd_annotator(args) -> int:
     with contextlib.redirect_stdout(sys.stderr):  # Trainer prints its log lines: keep stdout for the result
         result = train_annotator(settings, show_progress=True)
     summary = {
-        "adapter_dir": str(result.adapter_dir),
+        "model_dir": str(result.model_dir),
+        "adapter_dir": str(result.adapter_dir) if result.adapter_dir else None,
         "merged_dir": str(result.merged_dir) if result.merged_dir else None,
         "train_loss": result.train_loss,
         "eval_loss": result.eval_loss,

@@ -41,13 +41,17 @@ def gold_responder(docs: list[dict]):
 
 
 # The quality script at its smallest size: trains the annotator the local-backend tests use.
+# LoRA here (the default is a full fine-tune): the local-backend tests load the adapter it writes.
 SMALLEST = {
     "people": 40,
     "variants": 1,
     "heldout": 0.2,
     "eval_docs": 4,
     "vocab_size": 700,
-    "pretrain_epochs": 2.0,
+    "copy_steps": 10,
+    "copy_longer_steps": 2,
+    "pretrain_epochs": 1.0,
+    "finetune": "lora",
     "sft_steps": 6,
     "sft_batch_size": 2,
     "lora_r": 8,

@@ -1,9 +1,9 @@
 """The local Hugging Face backend end to end, with an annotator trained here, and the quality script.
 
 A session fixture (conftest) runs ``lmlm.evaluation.annotation_quality`` at its smallest size: a world, a
-tokenizer with a chat template, a tiny Llama pretrained on the world's text, ``lmlm train
-annotator`` (LoRA) on it, and the held-out biographies annotated through the pipeline with the
-local backend. The tests then check the script's report, and drive ``lmlm annotate --backend local``
+tokenizer with a chat template, a tiny Llama warmed up on the copy task and pretrained on the world's
+text, ``lmlm train annotator`` (LoRA) on it, the held-out biographies annotated through the pipeline
+with the local backend, and the same without the copy warm-up (the baseline). The tests then check the script's report, and drive ``lmlm annotate --backend local``
 with the adapter it trained (token chunks, --resume).
 """
 
@@ -29,12 +29,27 @@ def test_the_quality_script_writes_scores_and_the_paper_reference(quality):
     out, result = quality
     assert json.loads((out / "annotation_quality.json").read_text()) == result
     assert (out / "annotation_quality.png").read_bytes()[:4] == b"\x89PNG"
-    held = result["heldout"]
-    assert held["documents"] == SMALLEST["eval_docs"] and held["gold_triples"] > 0
-    assert held["exact"] + held["repaired"] + held["rejected"] == held["documents"]
-    for key in ("text_preserved_share", "accepted_share", "precision_world", "precision_stated", "recall"):
-        assert 0.0 <= held[key] <= 1.0
-    assert held["precision_stated"] <= held["precision_world"]
+    arms = result["annotator"], result["baseline"]
+    assert (
+        arms[0]["base"]["copy_warmup"]["steps"] == SMALLEST["copy_steps"] + 3 * SMALLEST["copy_longer_steps"]
+    )
+    assert arms[1]["base"]["copy_warmup"] is None and arms[1]["model"].startswith(str(out / "baseline"))
+    for arm in arms:
+        held = arm["heldout"]
+        assert held["documents"] == SMALLEST["eval_docs"] and held["gold_triples"] > 0
+        assert held["exact"] + held["repaired"] + held["rejected"] == held["documents"]
+        for key in (
+            "text_preserved_share",
+            "accepted_share",
+            "precision_world",
+            "precision_stated",
+            "recall",
+            "recall_in_accepted",
+        ):
+            assert 0.0 <= held[key] <= 1.0
+        assert held["precision_stated"] <= held["precision_world"]
+        assert held["recall_in_accepted"] >= held["recall"]  # the rejected texts give no triples
+        assert arm["seconds"]["total"] >= arm["seconds"]["finetune"] > 0
     if PAPER_DATA.is_dir():
         rows = {row["file"]: row for row in result["paper_samples"]}
         squad = rows["squad-eval100_chatgpt_gpt4o-v7.1_cleaned.json"]

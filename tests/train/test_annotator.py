@@ -102,6 +102,8 @@ def test_system_prompt_example_is_in_the_parsed_format():
         ({"max_steps": 0}, "--max-steps"),
         ({"base_model": ""}, "--base-model"),
         ({"data": ()}, "--data"),
+        ({"finetune": "qlora"}, "--finetune"),
+        ({"finetune": "full", "merge": True}, "--merge"),
     ],
 )
 def test_args_validation_names_the_flag(override, flag):
@@ -206,3 +208,26 @@ def test_cli_trains_adapter_that_loads_back_and_changes_outputs(tiny_base, tmp_p
         merged_logits = AutoModelForCausalLM.from_pretrained(out / "merged")(ids).logits
     assert not torch.allclose(base_logits, tuned_logits, atol=1e-4)
     assert torch.allclose(tuned_logits, merged_logits, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_full_fine_tuning_writes_a_whole_model_and_no_adapter(tiny_base, tmp_path, capsys):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    data = tmp_path / "paper.json"
+    _write_paper_json(data, PEOPLE * 2)
+    out = tmp_path / "run"
+    argv = ["train", "annotator", "--base-model", str(tiny_base), "--data", str(data), "--out", str(out)]
+    argv += ["--finetune", "full", "--max-steps", "3", "--batch-size", "2", "--lr", "5e-2", "--json"]
+    argv += ["--no-gradient-checkpointing", "--max-length", "512"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model_dir"] == str(out / "model") and result["adapter_dir"] is None
+    assert not (out / "adapter").exists() and (out / "model" / "chat_template.jinja").is_file()
+
+    ids = torch.tensor([[1, 5, 9, 17, 33, 65]])
+    with torch.no_grad():
+        base_logits = AutoModelForCausalLM.from_pretrained(tiny_base)(ids).logits
+        tuned_logits = AutoModelForCausalLM.from_pretrained(out / "model")(ids).logits
+    assert not torch.allclose(base_logits, tuned_logits, atol=1e-4)  # every weight was trained
