@@ -78,7 +78,15 @@ def _precision(data: dict) -> list[str]:
     systems = data["systems"]
     rows = [
         [metric] + [systems[s].get(metric) for s in systems]
-        for metric in ("precision", "stated", "supported", "claims_per_text")
+        for metric in (
+            "precision",
+            "stated",
+            "true",
+            "claims_per_output",
+            "wrong_slot_share",
+            "lookup_share",
+            "repeated_share",
+        )
     ]
     return [f"{data['prompts']} prompts about held-out people.", ""] + _table(
         ["", *(SYSTEMS.get(s, s) for s in systems)], rows

@@ -143,7 +143,7 @@ def _completion_lines(report: dict) -> list[str]:
 
 def _precision_lines(report: dict) -> list[str]:
     return [
-        f"{s:<16} precision {r['precision']}  ({r['supported']}/{r['stated']})"
+        f"{s:<16} precision {r['precision']}  ({r['true']}/{r['stated']})"
         for s, r in report["systems"].items()
     ]
 

@@ -16,7 +16,6 @@ from lmlm.evaluation.completion import (
     spread,
     world_items,
 )
-from lmlm.evaluation.precision import supported_values, world_precision
 from lmlm.evaluation.world_sets import WorldSets
 from lmlm.kg.errors import InputFormatError
 from lmlm.train.world import WorldDataConfig, write_world
@@ -90,24 +89,3 @@ def test_world_sets_and_per_relation_scores(world):
         and sample == sorted(sample) == spread(list(range(10)), 3)
         and spread([1, 2], 0) == [1, 2]
     )
-
-
-def test_grounded_precision_counts_true_and_false_claims(world):
-    person = world.world.people[0]
-    other = next(
-        p for p in world.world.people[1:] if p.facts["Place of birth"] != person.facts["Place of birth"]
-    )
-    employer = person.facts["Employer"]
-    founded = world.world.entity_facts[employer]["Founded"]
-    wrong_date = "29 February 1899"  # no one in the world is born on it
-    texts = [
-        f" was born in {person.facts['Place of birth']} and works for the {employer}, founded in {founded}.",
-        f" was born in {other.facts['Place of birth']} on {wrong_date}. {person.name} is kind.",
-    ]
-    score = world_precision(texts, [person.name, person.name], world.world)
-    # true: birthplace, employer, the employer's founding year (two hops); false: a wrong place, a date
-    assert (score.stated, score.supported) == (5, 3) and score.precision == 0.6
-    assert {e["claim"] for e in score.examples_unsupported} == {other.facts["Place of birth"], wrong_date}
-    assert person.facts["Spouse"].lower() in supported_values(world.world, person.name)
-    with pytest.raises(ValueError):
-        world_precision(["x"], [], world.world)
