@@ -56,9 +56,12 @@ def test_greedy_output_equals_the_papers_loop(model, prompts, options):
             (r.entity, r.relation, r.value, r.path) for r in ref.lookups
         ]
         assert out.text_tokens == ref.text_tokens
-    assert sum(len(o.lookups) for o in ours) >= len(prompts)  # the comparison covered real lookups
+    # the comparison covered real lookups: most prompts make one (a prompt may make none)
+    assert sum(bool(o.lookups) for o in ours) >= len(prompts) * 3 // 4
     if "max_lookups" in options:
         assert all(len(o.lookups) <= 1 for o in ours)
+    else:
+        assert sum(len(o.lookups) for o in ours) >= len(prompts)
 
 
 def test_a_batch_gives_what_one_prompt_at_a_time_gives(model, prompts):
