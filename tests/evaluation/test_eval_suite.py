@@ -85,8 +85,11 @@ def test_unlearning_rows_and_deletion(suite, mini_demo):
     assert 0 < stored <= 9 * len(forget) and len(forget) == delete["forget_people"]
     assert delete["run"]["facts_removed"] == stored
     assert delete["through_fuzzy"] == 0 and delete["fuzzy_probe_leaked"] == 0
-    assert rows["lmlm", "original"]["fuzzy_probe_leaked"] == len(
-        rows["lmlm", "original"]["eval"]["forget_ratios"]
+    # before deletion the probe finds the forget facts the store holds (not those the demo left out)
+    assert (
+        0
+        < rows["lmlm", "original"]["fuzzy_probe_leaked"]
+        <= len(rows["lmlm", "original"]["eval"]["forget_ratios"])
     )
     assert delete["utility_change_points"] == pytest.approx(0.0, abs=1e-6)  # retain facts and text untouched
     assert delete["seconds"] is not None and delete["stated"] <= rows["lmlm", "original"]["stated"]
