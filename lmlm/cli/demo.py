@@ -67,6 +67,10 @@ def cmd_demo(args) -> int:
         raise ValueError("--json applies to `lmlm demo build` and `lmlm demo --walkthrough`, not to the app")
     paths = DemoPaths(lmlm_home() / "demo")
     say = (lambda _msg: None) if args.json else print
+    # the build and the report load small models dozens of times: one weights bar each is noise
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
     report = build_demo(paths.root, config, force=args.force, say=say, show_progress=not args.json)
     if args.action == "build":
         emit(args, {"root": str(paths.root), "report": report}, _report_text(paths, report))
