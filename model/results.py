@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, replace
 from typing import Literal, get_args
 
@@ -79,13 +80,23 @@ def post_process(text: str, eos_token: str | None = None) -> str:
     return strip_lookups(text)
 
 
+_ARTICLE = re.compile(r"(?:an?|the)\s+", re.IGNORECASE)
+
+
 def value_span(clean: str, pos: int, value: str) -> tuple[int, int]:
     """The span of the words the model wrote for ``value`` starting at ``pos`` in ``clean``.
 
-    The model usually copies the value; when it rewords it (``27th January 1997`` for
-    ``January 27, 1997``) the span covers as many words as the value has.
+    Spaces and an article that the value does not start with are stepped over (``the Marfe
+    Orchestra``, ``an unknown place`` after the miss value ``unknown``). The model usually copies
+    the value; when it rewords it (``27th January 1997`` for ``January 27, 1997``) the span covers
+    as many words as the value has.
     """
-    if clean.startswith(value, pos) or clean[pos : pos + len(value)].lower() == value.lower():
+    while pos < len(clean) and clean[pos].isspace():
+        pos += 1
+    article = _ARTICLE.match(clean, pos)
+    if article and not value.lower().startswith(article.group(0).lower()):
+        pos = article.end()
+    if clean[pos : pos + len(value)].lower() == value.lower():
         return pos, pos + len(value)
     words = max(1, len(value.split()))
     end = pos

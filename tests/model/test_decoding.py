@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 
 import pytest
 
@@ -25,8 +26,11 @@ def prompts(mini_demo):
 
 
 @pytest.fixture(scope="module")
-def kg(mini_demo):
-    graph = KnowledgeGraph.open(mini_demo.kg)
+def kg(mini_demo, tmp_path_factory):
+    """A copy of the mini demo's store: the tests below edit and forget facts."""
+    store = tmp_path_factory.mktemp("decoding") / "kg"
+    shutil.copytree(mini_demo.kg, store)
+    graph = KnowledgeGraph.open(store)
     yield graph
     graph.close()
 
