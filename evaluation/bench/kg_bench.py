@@ -165,6 +165,7 @@ def bench_fuzzy(kg: KnowledgeGraph, triples: list[Triple], rng: random.Random, n
         enc.encode([t.entity])
     out["single_encode_ms"] = round((time.perf_counter() - start) * 1000 / len(sample), 2)
     out["recent_query_cache"] = enc.recent_queries
+    out["embedder"] = enc.describe()  # the precision and thread counts the build and queries used
     out["index_bytes_per_key"] = round(index.bytes_per_key(), 1)
     return out
 
@@ -242,6 +243,12 @@ def print_table(results: dict) -> None:
             f"\nfuzzy index ({fz['kind']}, {fz['keys']:,} keys): build {fz['index_build_keys_per_s']:,} keys/s "
             f"(target 1,500: {fz['index_build_keys_per_s'] / 1500:.2f}x), {fz['index_bytes_per_key']} bytes/key, "
             f"single encode {fz['single_encode_ms']} ms; every query encoded (recent-query cache off)"
+        )
+        used = fz.get("embedder") or {}
+        print(
+            f"  encoder: {used.get('precision_used')} (asked {used.get('precision')}), "
+            f"{used.get('large_call_threads')} torch threads for the build, "
+            f"{used.get('small_call_threads')} for single queries"
         )
         for mode in ("structured", "flat"):
             m = fz[mode]

@@ -63,4 +63,8 @@ def test_fuzzy_lookups_run_with_the_query_caches_off(tmp_path, capsys):
     fuzzy = json.loads(out.read_text())["fuzzy"]
     assert (fuzzy["recent_query_cache"], fuzzy["resolver_cache"]) == (0, 0)
     assert fuzzy["keys"] > 0 and 0 < fuzzy["structured"]["right_key_rate"] <= 1
-    assert "recent-query cache off" in capsys.readouterr().out
+    used = fuzzy["embedder"]  # what the build rate was measured with
+    assert used["precision_used"] in ("bf16", "fp32") and used["large_call_threads"] >= 1
+    printed = capsys.readouterr().out
+    assert "recent-query cache off" in printed
+    assert f"encoder: {used['precision_used']}" in printed and "torch threads for the build" in printed
