@@ -7,8 +7,9 @@ load on first use (PEP 562), so importing one module of the package (``lmlm.kg.e
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from lmlm._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .errors import (
@@ -28,31 +29,31 @@ if TYPE_CHECKING:
     from .vector_index import VectorIndex
 
 _EXPORTS = {
-    "FactNotFoundError": "errors",
-    "FuzzyIndexError": "errors",
-    "ImportInterruptedError": "errors",
-    "InputFormatError": "errors",
-    "KnowledgeGraphError": "errors",
-    "KnowledgeStoreError": "errors",
-    "StoreUnavailableError": "errors",
-    "Alias": "facts",
-    "Fact": "facts",
-    "Triple": "facts",
-    "make_fact_id": "facts",
-    "normalize_key": "facts",
-    "FuzzyIndex": "fuzzy_index",
-    "KnowledgeGraph": "knowledge_graph",
-    "LeakCandidate": "knowledge_graph",
-    "open_store": "knowledge_graph",
-    "LookupPath": "resolver",
-    "Resolution": "resolver",
-    "Resolver": "resolver",
-    "ResolverConfig": "resolver",
-    "Change": "store",
-    "ImportReport": "store",
-    "KnowledgeStore": "store",
-    "StoreStats": "store",
-    "VectorIndex": "vector_index",
+    "FactNotFoundError": ".errors",
+    "FuzzyIndexError": ".errors",
+    "ImportInterruptedError": ".errors",
+    "InputFormatError": ".errors",
+    "KnowledgeGraphError": ".errors",
+    "KnowledgeStoreError": ".errors",
+    "StoreUnavailableError": ".errors",
+    "Alias": ".facts",
+    "Fact": ".facts",
+    "Triple": ".facts",
+    "make_fact_id": ".facts",
+    "normalize_key": ".facts",
+    "FuzzyIndex": ".fuzzy_index",
+    "KnowledgeGraph": ".knowledge_graph",
+    "LeakCandidate": ".knowledge_graph",
+    "open_store": ".knowledge_graph",
+    "LookupPath": ".resolver",
+    "Resolution": ".resolver",
+    "Resolver": ".resolver",
+    "ResolverConfig": ".resolver",
+    "Change": ".store",
+    "ImportReport": ".store",
+    "KnowledgeStore": ".store",
+    "StoreStats": ".store",
+    "VectorIndex": ".vector_index",
 }
 
 __all__ = [  # noqa: F822 (the names load in __getattr__)
@@ -84,14 +85,4 @@ __all__ = [  # noqa: F822 (the names load in __getattr__)
 ]
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lmlm.kg' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS, globals())

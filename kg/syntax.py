@@ -187,19 +187,12 @@ def _scan_quoted(text: str, pos: int, limit: int, closer: re.Pattern, unterminat
     if quote not in "'\"":
         raise _CallError(UNQUOTED)
     chars: list[str] = []
-    pos += 1
-    while pos < limit:
-        char = text[pos]
-        if char == "\\" and pos + 1 < limit and text[pos + 1] in _ESCAPABLE:
-            chars.append(text[pos + 1])
-            pos += 2
-            continue
-        if char == quote:
-            after = closer.match(text, pos + 1, limit)
+    for at, char, escaped in _characters(text, pos + 1, limit):
+        if char == quote and not escaped:
+            after = closer.match(text, at + 1, limit)
             if after:
                 return "".join(chars).strip(), after.end()
         chars.append(char)
-        pos += 1
     raise _CallError(CUT_OFF if limit == len(text) else unterminated)
 
 
@@ -207,22 +200,27 @@ def _scan_value(text: str, pos: int, limit: int) -> tuple[str, int]:
     """The value after ``->``: up to the ``]`` that balances the call's ``[``; returns it and the end."""
     chars: list[str] = []
     depth = 0
-    start = pos
-    while pos < limit:
-        char = text[pos]
-        if char == "\\" and pos + 1 < limit and text[pos + 1] in _ESCAPABLE:
-            chars.append(text[pos + 1])
-            pos += 2
-            continue
-        if char == "]":
+    for at, char, escaped in _characters(text, pos, limit):
+        if char == "]" and not escaped:
             if depth == 0:
-                return "".join(chars).strip(), pos + 1
+                return "".join(chars).strip(), at + 1
             depth -= 1
-        elif char == "[":
+        elif char == "[" and not escaped:
             depth += 1
         chars.append(char)
-        pos += 1
-    return _fallback_value(text, start, limit)
+    return _fallback_value(text, pos, limit)
+
+
+def _characters(text: str, pos: int, limit: int) -> Iterator[tuple[int, str, bool]]:
+    """``(position, character, escaped)`` from ``pos`` up to ``limit``: a backslash before an
+    escapable character gives that character, escaped (it closes nothing)."""
+    while pos < limit:
+        if text[pos] == "\\" and pos + 1 < limit and text[pos + 1] in _ESCAPABLE:
+            yield pos, text[pos + 1], True
+            pos += 2
+        else:
+            yield pos, text[pos], False
+            pos += 1
 
 
 def _fallback_value(text: str, start: int, limit: int) -> tuple[str, int]:

@@ -8,8 +8,9 @@ lmlm.cli`` loads no store and no model. The packages are ``lmlm.kg``, ``lmlm.mod
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ._lazy import lazy_names
 
 if TYPE_CHECKING:
     from lmlm.api import from_pretrained_with_db, load_lmlm
@@ -43,14 +44,4 @@ __all__ = [  # noqa: F822 (the names load in __getattr__)
 ]
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lmlm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS, globals())

@@ -8,8 +8,9 @@ transformers when first touched.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from lmlm._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .answers import Answer, LookupFn
@@ -20,17 +21,17 @@ if TYPE_CHECKING:
     from .results import GenerationOutput, LookupRecord, post_process
 
 _EXPORTS = {
-    "Answer": "answers",
-    "LookupFn": "answers",
-    "DecodingArgs": "decoding_args",
-    "GenerationOutput": "results",
-    "LMLM": "lmlm",
-    "LookupDecoder": "generation",
-    "LookupRecord": "results",
-    "LookupTokenIds": "lookup_state",
-    "RowFinished": "generation",
-    "TextDelta": "generation",
-    "post_process": "results",
+    "Answer": ".answers",
+    "LookupFn": ".answers",
+    "DecodingArgs": ".decoding_args",
+    "GenerationOutput": ".results",
+    "LMLM": ".lmlm",
+    "LookupDecoder": ".generation",
+    "LookupRecord": ".results",
+    "LookupTokenIds": ".lookup_state",
+    "RowFinished": ".generation",
+    "TextDelta": ".generation",
+    "post_process": ".results",
 }
 
 __all__ = [
@@ -48,14 +49,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lmlm.model' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS, globals())

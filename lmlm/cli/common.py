@@ -43,6 +43,17 @@ def add_output_flags(parser: argparse.ArgumentParser, *, top: bool = False) -> N
     )
 
 
+def add_command(
+    commands, name: str, func, help: str, *, description: str | None = None
+) -> argparse.ArgumentParser:
+    """A command of a group (``commands`` is the group's subparsers): its parser, with ``--json``,
+    running ``func(args)``."""
+    parser = commands.add_parser(name, help=help, description=description or help)
+    add_output_flags(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=None, default=str))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass_from_args, emit
+from lmlm.cli.common import add_command, add_dataclass_arguments, add_output_flags, dataclass_from_args, emit
 
 
 def register(groups) -> None:
@@ -19,10 +19,7 @@ def register(groups) -> None:
     commands = data.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, func, help: str) -> argparse.ArgumentParser:
-        p = commands.add_parser(name, help=help, description=help)
-        add_output_flags(p)
-        p.set_defaults(func=func)
-        return p
+        return add_command(commands, name, func, help)
 
     from lmlm.train.corpus import FORMATS, OUTPUTS, CleanConfig
     from lmlm.train.world.data import WorldDataConfig

@@ -17,7 +17,14 @@ import json
 import sys
 from pathlib import Path
 
-from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass_from_args, emit, print_json
+from lmlm.cli.common import (
+    add_command,
+    add_dataclass_arguments,
+    add_output_flags,
+    dataclass_from_args,
+    emit,
+    print_json,
+)
 from lmlm.kg.formats import FORMATS
 from lmlm.kg.knowledge_graph import AUTO_COMPRESS_FACTS, INDEX_KINDS, KnowledgeGraph, is_neo4j_uri
 from lmlm.kg.resolver import ResolverConfig
@@ -39,10 +46,7 @@ def register(groups) -> None:
     commands = kg.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, func, help: str) -> argparse.ArgumentParser:
-        p = commands.add_parser(name, help=help, description=help)
-        add_output_flags(p)
-        p.set_defaults(func=func)
-        return p
+        return add_command(commands, name, func, help)
 
     p = command("import", cmd_import, "import triples: paper database JSON, annotated documents, JSONL, CSV")
     p.add_argument("files", nargs="+")

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from lmlm.cli.common import (
+    add_command,
     add_dataclass_arguments,
     add_output_flags,
     dataclass_from_args,
@@ -32,8 +33,10 @@ def register(groups) -> None:
     add_output_flags(train, top=True)
     commands = train.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = commands.add_parser(
+    p = add_command(
+        commands,
         "tokenizer",
+        cmd_tokenizer,
         help="train a byte-level BPE with the lookup tokens, or add them to an existing tokenizer",
         description="Train a byte-level BPE on --data (the four lookup tokens kept whole), or with "
         "--extend add the lookup tokens to a local tokenizer (and resize the model saved with it).",
@@ -43,25 +46,22 @@ def register(groups) -> None:
     p.add_argument("--vocab-size", type=int, default=4096, help="BPE vocabulary, lookup tokens not counted")
     p.add_argument("--min-frequency", type=int, default=2, help="least count for a merge")
     p.add_argument("--extend", default=None, help="local tokenizer or model directory to extend instead")
-    add_output_flags(p)
-    p.set_defaults(func=cmd_tokenizer)
 
-    p = commands.add_parser(
+    p = add_command(
+        commands,
         "pretrain",
+        cmd_pretrain,
         help="pretrain a model on annotated documents (lmlm) or on their plain text (standard)",
         description="Pretrain from a preset or --init-from. Checkpoints, final/, log.json and "
         "loss.png go to --out; --resume continues from the latest checkpoint there.",
     )
     add_dataclass_arguments(p, PretrainArgs)
-    add_output_flags(p)
-    p.set_defaults(func=cmd_pretrain)
+    add_command(commands, "presets", cmd_presets, help="list the model presets")
 
-    p = commands.add_parser("presets", help="list the model presets")
-    add_output_flags(p)
-    p.set_defaults(func=cmd_presets)
-
-    p = commands.add_parser(
+    p = add_command(
+        commands,
         "annotator",
+        cmd_annotator,
         help="fine-tune an annotator LLM (LoRA) on raw -> annotated text",
         description="Fine-tune an instruct model with LoRA to annotate raw text with lookup calls. "
         "Settings come from --config (a JSON file or a preset name, e.g. annotator_llama31_8b); "
@@ -69,8 +69,6 @@ def register(groups) -> None:
     )
     p.add_argument("--config", default=None, help="JSON settings file or packaged preset name")
     add_dataclass_arguments(p, AnnotatorArgs, only_given=True)
-    add_output_flags(p)
-    p.set_defaults(func=cmd_annotator)
 
 
 def cmd_tokenizer(args) -> int:

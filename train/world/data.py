@@ -295,8 +295,8 @@ def _write_files(root: Path, world: World, plan: _Plan, config: WorldDataConfig,
         root / "corpus" / "eval.jsonl", _biographies(world, plan, evaluated, eval_range, config)
     )
     prompts, _ = _write_records(root / "prompts.jsonl", _prompts(world, plan))
-    qa, _ = _write_records(root / "qa.jsonl", _questions(world, plan))
-    cloze, _ = _write_records(root / "cloze.jsonl", _cloze(world, plan))
+    qa, _ = _write_records(root / "qa.jsonl", _asking(world, plan, "qa", QUESTIONS, "question"))
+    cloze, _ = _write_records(root / "cloze.jsonl", _asking(world, plan, "cloze", CLOZE_PROMPTS, "prompt"))
     retained = [p.name for p in world.people if p.name not in plan.heldout]
     for name, forget in plan.forget.items():
         chosen = set(forget)
@@ -375,20 +375,16 @@ def _stored_facts(person: Person, plan: _Plan) -> Iterator[tuple[str, str]]:
     return ((r, v) for r, v in person.facts.items() if plan.in_store(person.name, r))
 
 
-def _questions(world: World, plan: _Plan) -> Iterator[tuple[dict, int]]:
+def _asking(
+    world: World, plan: _Plan, kind: str, templates: dict[str, str], key: str
+) -> Iterator[tuple[dict, int]]:
+    """One record per stored fact of every person: ``templates[relation]`` about them under
+    ``key`` (``question`` for QA, ``prompt`` for cloze), with the answer."""
     for i, person in enumerate(world.people):
         for relation, value in _stored_facts(person, plan):
-            question = QUESTIONS[relation].format(N=person.name)
-            record = {"id": f"qa-{i}-{_slug(relation)}", "person": person.name, "relation": relation}
-            yield {**record, "question": question, "answer": value, "heldout": person.name in plan.heldout}, 0
-
-
-def _cloze(world: World, plan: _Plan) -> Iterator[tuple[dict, int]]:
-    for i, person in enumerate(world.people):
-        for relation, value in _stored_facts(person, plan):
-            prompt = CLOZE_PROMPTS[relation].format(N=person.name)
-            record = {"id": f"cloze-{i}-{_slug(relation)}", "person": person.name, "relation": relation}
-            yield {**record, "prompt": prompt, "answer": value, "heldout": person.name in plan.heldout}, 0
+            record = {"id": f"{kind}-{i}-{_slug(relation)}", "person": person.name, "relation": relation}
+            asked = templates[relation].format(N=person.name)
+            yield {**record, key: asked, "answer": value, "heldout": person.name in plan.heldout}, 0
 
 
 def _triple_record(t: Triple) -> dict:
