@@ -57,6 +57,23 @@ def suite_settings(quick: bool) -> tuple[PerplexityArgs, CompletionArgs, Precisi
     )
 
 
+def _unlearning_needs_the_demo(models: ModelsArgs) -> None:
+    """The unlearning part reads the demo's directory (its models, store, world and training logs,
+    whose recipe the retain references repeat): refuse models given apart from it, before any work."""
+    own = ModelsArgs(demo=models.demo).resolved()
+    other = [
+        name
+        for name in ("lmlm", "standard", "store", "world")
+        if Path(getattr(models, name)).expanduser().resolve() != Path(getattr(own, name)).expanduser().resolve()
+    ]
+    if other:
+        flags = ", ".join(f"--{name}" for name in other)
+        raise ValueError(
+            f"{flags}: the unlearning part runs on a demo directory's own models, store and world "
+            f"({own.demo}); give --demo DIR instead, or --skip unlearning"
+        )
+
+
 def run_suite(models: ModelsArgs, args: SuiteArgs, *, show_progress: bool = True) -> dict:
     from .completion import run_completion
     from .perplexity import run_perplexity
@@ -67,6 +84,8 @@ def run_suite(models: ModelsArgs, args: SuiteArgs, *, show_progress: bool = True
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     models = models.require("lmlm", "standard", "store", "world")
+    if "unlearning" not in args.skip:
+        _unlearning_needs_the_demo(models)
     perplexity, completion, precision = suite_settings(args.quick)
     seconds: dict[str, float] = {}
 

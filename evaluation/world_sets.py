@@ -21,7 +21,7 @@ from lmlm.kg.facts import Triple
 from lmlm.train.corpus import Document, load_documents
 from lmlm.train.lookup_text import to_token_text
 from lmlm.train.world import Person, World, WorldConfig
-from lmlm.train.world.biographies import CLOZE_PROMPTS, write_biography
+from lmlm.train.world.biographies import CLOZE_PROMPTS, write_biography, written_value
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,9 @@ class FactItem:
 
     @property
     def answer(self) -> str:
-        """The value as the biographies write it after the prompt (an article before an occupation)."""
+        """The value as the biographies write it after the prompt (with its article: ``a cartographer``,
+        ``the Kalo Institute``)."""
         return written_value(self.relation, self.value)
-
-
-def written_value(relation: str, value: str) -> str:
-    """How the world's biographies write ``value`` in the text (see ``biographies._Writer``)."""
-    if relation == "Occupation":
-        return f"{'an' if value[:1].lower() in 'aeiou' else 'a'} {value}"
-    return value
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -128,6 +122,12 @@ class WorldSets:
     def person_facts(self) -> dict[str, dict[str, str]]:
         return {p.name: p.facts for p in self.world.people}
 
+    @cached_property
+    def absent(self) -> dict[str, frozenset[str]]:
+        """Person -> the relations kept out of the store when the corpus was written (``absent``
+        in world.json): the corpus says these values are unknown, so no fact item asks for them."""
+        return {p["name"]: frozenset(p.get("absent", ())) for p in self._record["people"] if p.get("absent")}
+
     def people(self, heldout: bool | None = None) -> list[str]:
         """Names in world order: all, only held-out, or only trained people."""
         return [p.name for p in self.world.people if heldout is None or (p.name in self.heldout) == heldout]
@@ -143,14 +143,15 @@ class WorldSets:
         return ForgetSplit(name, float(data.get("fraction", 0)), tuple(data["forget"]), tuple(data["retain"]))
 
     def fact_items(self, people: list[str] | tuple[str, ...] | None = None) -> list[FactItem]:
-        """Every fact of ``people`` (default everyone) with its cloze prompt, in world order."""
+        """Every stored fact of ``people`` (default everyone) with its cloze prompt, in world order;
+        the facts kept out of the store (:attr:`absent`) are left out, as in ``cloze.jsonl``."""
         chosen = set(people) if people is not None else None
         return [
             FactItem(p.name, r, v, CLOZE_PROMPTS[r].format(N=p.name), p.name in self.heldout)
             for p in self.world.people
             if chosen is None or p.name in chosen
             for r, v in p.facts.items()
-            if r in CLOZE_PROMPTS
+            if r in CLOZE_PROMPTS and r not in self.absent.get(p.name, ())
         ]
 
     def entity_items(self) -> list[tuple[str, str, str]]:

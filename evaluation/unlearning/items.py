@@ -25,9 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lmlm.kg.syntax import format_pretraining_lookup
+from lmlm.train.world.biographies import written_value
 
 from ..completion import spread
-from ..world_sets import WorldSets, written_value
+from ..world_sets import WorldSets
 
 # Prompts for the facts of places and organisations, as the biographies' asides write them.
 WORLD_PROMPTS = {

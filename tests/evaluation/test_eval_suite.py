@@ -110,3 +110,25 @@ def test_report_gathers_sections_with_plots(suite, tmp_path):
     with pytest.raises(ValueError, match="no results"):
         main_report = build_parser().parse_args(["eval", "report", str(tmp_path / "r")])
         main_report.func(main_report)
+
+
+def test_the_suite_refuses_other_models_for_the_unlearning_part_before_any_work(mini_demo, tmp_path, capsys):
+    out = tmp_path / "suite"
+    argv = ["eval", "suite", "--quick", "--demo", str(mini_demo.root), "--out", str(out), "--no-progress"]
+    assert main([*argv, "--lmlm", str(mini_demo.model("standard"))]) == 1
+    assert "--lmlm: the unlearning part runs on a demo directory's own models" in capsys.readouterr().err
+    assert not (out / "perplexity").exists()
+
+
+def test_fact_items_ask_only_for_stored_facts_written_as_the_corpus_writes_them(mini_demo):
+    world = WorldSets(mini_demo.world)
+    items = world.fact_items()
+    asked = {(f.person, f.relation) for f in items}
+    absent = {(person, r) for person, relations in world.absent.items() for r in relations}
+    assert absent and not asked & absent  # the corpus says these values are unknown
+    stored = {
+        (t.entity, t.relation) for t in open_store(mini_demo.kg, create=False, read_only=True).iter_facts()
+    }
+    assert asked <= stored
+    employer = next(f for f in items if f.relation == "Employer")
+    assert employer.answer == f"the {employer.value}"  # "works for the Kalo Institute"
