@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from lmlm.app import regenerate, render, state, views
+from lmlm.kg.errors import InputFormatError
 from lmlm.kg.formats import FORMATS, ReadReport, read_triples
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ def read_upload(upload, fmt: str | None, strict: bool, progress) -> tuple[list[T
                 triples.append(triple)
                 if len(triples) % PROGRESS_EVERY == 0:
                     progress(len(triples))
+        except InputFormatError as e:  # the reader's errors: file, line or record, problem
+            raise InputFormatError(name, e.location, e.problem.replace(str(path), name)) from e
         except (ValueError, OSError) as e:
             raise type(e)(str(e).replace(str(path), name)) from e
     return triples, report

@@ -37,10 +37,6 @@ class Regeneration:
     write_seconds: float
     decode_seconds: float
 
-    @property
-    def seconds(self) -> float:
-        return self.write_seconds + self.decode_seconds
-
     def marks(self, i: int) -> tuple[tuple, tuple]:
         """Spans of output ``i`` that the edit changed: (removed in before, added in after)."""
         diff = diff_texts(self.before[i].text, self.after[i].text)
@@ -74,19 +70,19 @@ def apply_edit(
     write_seconds = time.perf_counter() - start
     changes = tuple(done) if isinstance(done, (list, tuple)) else (done,)
     after, decode_seconds = outputs.timed_generate(settings, prompts) if settings.config.model else ((), 0.0)
-    _keep_outputs(settings, prompts, after)
+    _keep_outputs(settings, prompts, after, decode_seconds)
     regen = Regeneration(summary, changes, before, after, write_seconds, decode_seconds)
     st.session_state[state.REGENERATION] = regen
     return regen
 
 
-def _keep_outputs(settings: Settings, prompts: Sequence[str], after: tuple) -> None:
+def _keep_outputs(settings: Settings, prompts: Sequence[str], after: tuple, seconds: float) -> None:
     """The new outputs become the Generate page's; what the weights alone wrote does not change."""
     last = st.session_state[state.OUTPUTS]
     same = last is not None and last.prompts == tuple(prompts) and last.settings == settings
     kept = {"no_lookup": last.no_lookup, "standard": last.standard} if same else {}
     st.session_state[state.OUTPUTS] = (
-        outputs.Outputs(tuple(prompts), settings, after, **kept) if after else None
+        outputs.Outputs(tuple(prompts), settings, after, seconds=seconds, **kept) if after else None
     )
 
 

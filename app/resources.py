@@ -115,6 +115,15 @@ class GraphHandle:
     def lookup_fn(self, config: ResolverConfig) -> Callable[[Sequence], list[Resolution]]:
         return lambda lookups: self.resolve(config, lookups)
 
+    def write_cypher(self, query: str, params: dict | None) -> list[dict]:
+        """The user's own Cypher with writes allowed. It bypasses the change log that the
+        resolvers' caches follow, so their remembered answers are dropped."""
+        with self.lock:
+            records = self.kg.store.run_cypher(query, params, write=True)
+            for resolver in self._resolvers.values():
+                resolver.clear_cache()
+            return records
+
     def locked(self, work: Callable[[KnowledgeGraph], T]) -> T:
         """Run ``work(kg)`` alone on this graph: an edit is one store transaction, and no resolver
         or other tab's edit sees the fuzzy index half-synced."""

@@ -203,7 +203,8 @@ class Resolver:
         return self._fuzzy_index
 
     def clear_cache(self) -> None:
-        """Forget cached answers (benchmarks time the lookup, not the cache)."""
+        """Forget cached answers: after writes the change log does not record (raw Cypher), and in
+        benchmarks that time the lookup, not the cache."""
         self._cache.clear()
 
     def __call__(self, lookups: Sequence) -> list[Resolution]:

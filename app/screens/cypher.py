@@ -72,7 +72,7 @@ if st.button(
     st.session_state[state.CYPHER_RESULT] = None
     with views.reported():
         if write:
-            records = handle.locked(lambda kg: kg.store.run_cypher(query, params, write=True))
+            records = handle.write_cypher(query, params)
         else:
             records = handle.kg.store.run_cypher(query, params)
         st.session_state[state.CYPHER_RESULT] = records

@@ -65,3 +65,20 @@ def test_every_cookbook_query_runs_read_only_on_neo4j(neo4j_store):
         params = {k: example.get(k, v) for k, v in recipe.params.items()}
         records = neo4j_store.run_cypher(recipe.query, params)  # refused or failed: an error names it
         assert records, f"{recipe.name}: no records on a store with a conflicting fact"
+
+
+@pytest.mark.neo4j
+def test_a_cypher_write_from_the_app_is_seen_by_the_next_lookup(neo4j_store):
+    from lmlm.app.resources import GraphHandle
+    from lmlm.kg import ResolverConfig
+
+    neo4j_store.import_triples([Triple("Ko Itakura", "Team", "Gladbach")])
+    (fact,) = neo4j_store.lookup("Ko Itakura", "Team")
+    handle = GraphHandle(neo4j_test_uri()).open()
+    try:
+        config = ResolverConfig(fuzzy=False)
+        assert handle.resolve(config, [("Ko Itakura", "Team")])[0].value == "Gladbach"  # now cached
+        handle.write_cypher("MATCH ()-[f:FACT {id: $id}]->() DELETE f", {"id": fact.id})
+        assert handle.resolve(config, [("Ko Itakura", "Team")])[0].path == "miss"  # not the cached answer
+    finally:
+        handle.kg.close()

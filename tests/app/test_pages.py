@@ -107,6 +107,7 @@ def test_edit_forget_and_undo_each_regenerate_the_prompts(start_app, app_config,
     regen = at.session_state[state.REGENERATION]
     (after,) = regen.after
     (before,) = regen.before
+    assert at.session_state[state.OUTPUTS].seconds == regen.decode_seconds > 0  # the Generate page's timing
     assert lookups_of(after, case.entity, case.relation), "the regenerated output looks the fact up"
     assert all(
         r.value == case.new_value and r.path == "exact" for r in lookups_of(after, case.entity, case.relation)
