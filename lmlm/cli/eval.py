@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
-from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass_from_args, emit
+from lmlm.cli.common import add_command, add_dataclass_arguments, add_output_flags, dataclass_from_args, emit
 
 
 def _models_flags(p) -> None:
@@ -25,7 +25,7 @@ def _models_flags(p) -> None:
 def _command(
     commands, name: str, help_text: str, func, settings=None, *, models: bool = True, out: bool = True
 ):
-    p = commands.add_parser(name, help=help_text, description=help_text)
+    p = add_command(commands, name, func, help_text)
     if out:
         p.add_argument("--out", dest="out", required=True, help="results directory")
     if models:
@@ -33,8 +33,6 @@ def _command(
     if settings is not None:
         add_dataclass_arguments(p, settings)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    add_output_flags(p)
-    p.set_defaults(func=func)
     return p
 
 
@@ -87,8 +85,10 @@ def register(groups) -> None:
     _command(
         commands, "nlu", "zero-shot multiple-choice NLU from local task files", cmd_nlu, NluArgs, models=False
     )
-    p = commands.add_parser(
+    p = add_command(
+        commands,
         "unlearn",
+        cmd_unlearn,
         help="TOFU-style unlearning: deletion from the store against GA/GD/NPO",
         description="Runs the unlearning experiment; flags override the --config file's settings.",
     )
@@ -97,8 +97,6 @@ def register(groups) -> None:
     # Flags not given stay out of the namespace: only flags given override the file.
     add_dataclass_arguments(p, UnlearnConfig, only_given=True)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    add_output_flags(p)
-    p.set_defaults(func=cmd_unlearn)
     _command(
         commands,
         "suite",
@@ -107,11 +105,9 @@ def register(groups) -> None:
         SuiteArgs,
         out=False,
     )
-    p = commands.add_parser("report", help="gather results into one markdown page")
+    p = add_command(commands, "report", cmd_report, help="gather results into one markdown page")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="directories holding results")
     p.add_argument("--output", default="report.md", help="the markdown file to write")
-    add_output_flags(p)
-    p.set_defaults(func=cmd_report)
 
 
 def _models(args):
@@ -205,7 +201,7 @@ def unlearn_config(args):
         return UnlearnConfig.from_file(args.config, **given)
     if args.quick:
         base = UnlearnConfig.quick(given.pop("out_dir", ""), given.pop("demo", ""))
-        return UnlearnConfig(**{**{f.name: getattr(base, f.name) for f in fields(base)}, **given})
+        return replace(base, **given)
     return UnlearnConfig(**given)
 
 
