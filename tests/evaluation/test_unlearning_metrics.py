@@ -22,6 +22,7 @@ from lmlm.evaluation.world_sets import WorldSets
 from lmlm.kg.errors import InputFormatError
 from lmlm.kg.syntax import format_pretraining_lookup
 from lmlm.train.world import WorldDataConfig, write_world
+from lmlm.train.world.biographies import written_value
 
 
 def test_truth_ratio_is_the_correct_answers_loss_against_the_perturbed_mean():
@@ -67,12 +68,16 @@ def test_items_carry_distinct_wrong_values_of_the_same_relation(tmp_path):
     items = make_items(world, facts, 4, seed=0)
     assert len(items) == len(facts) == 27
     for item in items:
-        pool = {t.value for t in world.world.triples if t.relation == item.relation}
-        assert len(set(item.perturbed)) == 4 and item.value not in item.perturbed
-        assert all(p.removeprefix("an ").removeprefix("a ") in pool for p in item.perturbed)
+        pool = {
+            written_value(t.relation, t.value) for t in world.world.triples if t.relation == item.relation
+        }
+        assert len(set(item.perturbed)) == 4 and item.answer not in item.perturbed
+        assert set(item.perturbed) <= pool  # other values of the relation, written as the corpus writes them
     assert make_items(world, facts, 4, seed=0) == items  # seeded
     occupation = next(i for i in items if i.relation == "Occupation")
     assert occupation.answer.split()[0] in ("a", "an") and occupation.answer.endswith(occupation.value)
+    employer = next(i for i in items if i.relation == "Employer")
+    assert employer.answer == f"the {employer.value}"  # "works for the Kalo Institute"
 
 
 def test_config_file_errors_name_the_file_and_key(tmp_path):
