@@ -64,7 +64,8 @@ def _unlearning_needs_the_demo(models: ModelsArgs) -> None:
     other = [
         name
         for name in ("lmlm", "standard", "store", "world")
-        if Path(getattr(models, name)).expanduser().resolve() != Path(getattr(own, name)).expanduser().resolve()
+        if Path(getattr(models, name)).expanduser().resolve()
+        != Path(getattr(own, name)).expanduser().resolve()
     ]
     if other:
         flags = ", ".join(f"--{name}" for name in other)
