@@ -17,12 +17,7 @@ import numpy as np
 
 from lmlm.kg.embedding import Embedder, default_model_path
 
-from .timing import cpu_flags, paired_ratios, run_interleaved, summarize
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from .timing import cpu_flags, paired_ratios, percentile, run_interleaved, summarize
 
 
 def bf16_instructions() -> bool:

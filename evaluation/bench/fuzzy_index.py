@@ -43,8 +43,8 @@ from lmlm.kg.vector_index import COMPRESSED_KIND, VectorIndex
 
 from ..entry_point import parse_script_args, write_json
 from ..perturbations import NameGenerator, builtin_relations, perturb
-from .encoding_rates import bench_encoders, percentile, print_encoding
-from .timing import check_thread_spec, describe_machine, load_average, thread_counts
+from .encoding_rates import bench_encoders, print_encoding
+from .timing import check_thread_spec, describe_machine, load_average, percentile, thread_counts
 
 BUILTIN = "built-in list"
 

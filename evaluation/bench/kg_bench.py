@@ -35,6 +35,7 @@ from lmlm.train.world import WorldConfig, generate_world
 
 from ..entry_point import parse_script_args, write_json
 from ..perturbations import reword
+from .timing import percentile
 
 PEOPLE_PER_FACT = 1 / 6.3  # a generated person has about 6.3 facts (places and organisations add a few)
 
@@ -94,11 +95,6 @@ def open_target_neo4j(uri: str, force: bool) -> KnowledgeStore:
 def world_triples(n_facts: int, seed: int) -> list[Triple]:
     world = generate_world(WorldConfig(people=max(3, int(n_facts * PEOPLE_PER_FACT)), seed=seed))
     return list(world.triples[:n_facts])
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def bench_store(store, triples: list[Triple], rng: random.Random, n_queries: int) -> dict:

@@ -29,6 +29,12 @@ BF16_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank, no interpolation): p50 and p95 latencies."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def summarize(values: Sequence[float], digits: int = 4) -> dict[str, Any]:
     """``{"median", "min", "max", "spread", "n"}``: ``spread`` is ``(max - min) / median``."""
     if not values:
