@@ -115,17 +115,25 @@ def _go_to(page, title: str, ready) -> None:
     expect(ready).to_be_visible()
 
 
+def _live(page):
+    """The element containers of the current script run: Streamlit keeps the last run's elements,
+    marked stale, until the new run replaces them, so a label can briefly match two widgets."""
+    return page.locator('[data-testid="stElementContainer"]:not([data-stale="true"])')
+
+
 def _open_entity(page, name: str) -> None:
     """Facts page: search the name and open it from the results (the results' selectbox of the
     last search shows until the new one replaces it, so pick the option by its text, again if need be)."""
-    search = page.get_by_label("Search entities")
+    search = _live(page).get_by_label("Search entities")
     _go_to(page, "Facts", search)
-    search.fill(name[:40])
-    search.press("Enter")
     heading = page.locator("h2", has_text=name[:40])
     for _ in range(5):
         expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
-        page.get_by_role("combobox", name=re.compile(r"^\d+ found")).click()
+        expect(search).to_have_count(1)
+        search.fill(name[:40])
+        search.press("Enter")
+        expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+        _live(page).get_by_role("combobox", name=re.compile(r"^\d+ found")).click()
         try:
             page.get_by_role("option").filter(has_text=name[:40]).first.click(timeout=20_000)
             expect(heading).to_be_visible(timeout=20_000)
