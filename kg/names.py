@@ -95,7 +95,7 @@ class NameIndex:
     the most trigrams with a query (Dice coefficient), whatever their embedding.
 
     Built from arrays in one pass; names added or removed afterwards are kept aside (added ones
-    scanned one by one, removed ones filtered out) until they reach ``REBUILD_FRACTION`` of the
+    in sorted postings of their own, removed ones filtered out) until they reach ``REBUILD_FRACTION`` of the
     index, which is then rebuilt.
     """
 
@@ -106,6 +106,7 @@ class NameIndex:
         self._indptr = np.zeros(TRIGRAM_BUCKETS + 1, dtype=np.int64)
         self._rows = np.zeros(0, dtype=np.int32)
         self._added: dict[str, np.ndarray] = {}
+        self._added_view: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
         self._removed: set[str] = set()
         self._build(list(dict.fromkeys(keys)))
 
@@ -116,13 +117,16 @@ class NameIndex:
         for key in keys:
             if key in self._removed:
                 self._removed.discard(key)
-            elif key not in self._row:
+            elif key not in self._row and key not in self._added:
                 self._added[key] = trigram_buckets(key)
+                self._added_view = None
         self._maybe_rebuild()
 
     def remove(self, keys: Iterable[str]) -> None:
         for key in keys:
-            if self._added.pop(key, None) is None and key in self._row:
+            if self._added.pop(key, None) is not None:
+                self._added_view = None
+            elif key in self._row:
                 self._removed.add(key)
         self._maybe_rebuild()
 
@@ -135,17 +139,29 @@ class NameIndex:
         if len(self._keys):
             postings = [self._rows[self._indptr[b] : self._indptr[b + 1]] for b in grams.tolist()]
             counts = np.bincount(np.concatenate(postings), minlength=len(self._keys))
-            rows = np.flatnonzero(counts)
-            dice = 2 * counts[rows] / (len(grams) + self._sizes[rows])
-            keep = min(len(rows), k + len(self._removed))
-            for i in np.argpartition(-dice, keep - 1)[:keep].tolist() if keep else []:
-                if self._keys[rows[i]] not in self._removed:
-                    found[self._keys[rows[i]]] = float(dice[i])
-        for key, other in self._added.items():
-            common = len(np.intersect1d(grams, other, assume_unique=True))
-            if common:
-                found[key] = 2 * common / (len(grams) + len(other))
+            for row, dice in _best_rows(counts, self._sizes, len(grams), k + len(self._removed)):
+                if self._keys[row] not in self._removed:
+                    found[self._keys[row]] = dice
+        if self._added:
+            keys, buckets, rows, sizes = self._added_postings()
+            starts, ends = np.searchsorted(buckets, grams, "left"), np.searchsorted(buckets, grams, "right")
+            hits = np.concatenate([rows[a:b] for a, b in zip(starts.tolist(), ends.tolist())])
+            counts = np.bincount(hits, minlength=len(keys))
+            found.update((keys[row], dice) for row, dice in _best_rows(counts, sizes, len(grams), k))
         return sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+    def _added_postings(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The names added since the last build as sorted (bucket, row) postings, made once per
+        change of that set: a search looks each of its trigrams up instead of scanning every name."""
+        if self._added_view is None:
+            keys = list(self._added)
+            grams = [self._added[key] for key in keys]
+            sizes = np.array([len(g) for g in grams], dtype=np.int32)
+            buckets = np.concatenate(grams) if grams else np.zeros(0, dtype=np.int64)
+            rows = np.repeat(np.arange(len(keys), dtype=np.int32), sizes)
+            order = np.argsort(buckets, kind="stable")
+            self._added_view = (keys, buckets[order], rows[order], sizes)
+        return self._added_view
 
     def _maybe_rebuild(self) -> None:
         if len(self._added) + len(self._removed) > REBUILD_FRACTION * max(len(self._keys), 100):
@@ -164,4 +180,18 @@ class NameIndex:
         self._indptr = np.zeros(TRIGRAM_BUCKETS + 1, dtype=np.int64)
         np.cumsum(np.bincount(buckets, minlength=TRIGRAM_BUCKETS), out=self._indptr[1:])
         self._added.clear()
+        self._added_view = None
         self._removed.clear()
+
+
+def _best_rows(counts: np.ndarray, sizes: np.ndarray, n_grams: int, keep: int) -> list[tuple[int, float]]:
+    """The rows with the ``keep`` highest Dice scores (``counts`` shared trigrams of ``n_grams``
+    and ``sizes``), and any row tied with the last of them, in no particular order."""
+    rows = np.flatnonzero(counts)
+    keep = min(len(rows), keep)
+    if not keep:
+        return []
+    dice = 2 * counts[rows] / (n_grams + sizes[rows])
+    floor = np.partition(dice, len(dice) - keep)[len(dice) - keep]
+    best = np.flatnonzero(dice >= floor)
+    return [(int(rows[i]), float(dice[i])) for i in best.tolist()]

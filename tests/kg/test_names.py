@@ -85,3 +85,23 @@ def test_name_index_rebuilds_after_many_edits_and_finds_the_same():
         assert index.search(name, k=3) == fresh.search(name, k=3)
         assert index.search(name, k=1)[0] == (name, 1.0)
     assert all(hit[0] not in names[:50] for hit in index.search(names[0], k=10))
+
+
+def test_names_added_since_the_build_are_found_as_a_fresh_build_finds_them():
+    rng = random.Random(1)
+    syllables = ["ka", "lo", "mir", "ta", "ven", "os", "ri", "bel", "un", "dra"]
+
+    def name() -> str:
+        return " ".join("".join(rng.choice(syllables) for _ in range(3)) for _ in range(2))
+
+    names = list(dict.fromkeys(name() for _ in range(5_600)))[:5_450]
+    index = NameIndex(names[:5_000])
+    for chunk in range(5_000, len(names), 50):  # 450 added: under a tenth of the index, kept aside
+        index.add(names[chunk : chunk + 50])
+        index.search(names[chunk], k=3)  # a search between adds sees the names added so far
+    index.remove(names[5_000:5_010])  # added, then removed before any rebuild
+    assert len(index._added) == 440  # the names kept aside are what is tested, not a rebuilt index
+    fresh = NameIndex(names[:5_000] + names[5_010:])
+    for query in names[4_990:5_450:5] + [name() for _ in range(30)]:
+        assert index.search(query, k=5) == fresh.search(query, k=5)
+    assert all(hit[0] not in names[5_000:5_010] for hit in index.search(names[5_000], k=20))
