@@ -3,6 +3,7 @@ near the forgotten ones, through which the fuzzy path could still answer), offer
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -25,13 +26,26 @@ def facts_to_forget(kg: KnowledgeGraph, pending: PendingForget) -> list[Fact]:
     return kg.store.facts_of(pending.entity, as_value=pending.include_as_value)
 
 
-def leak_audit(handle: GraphHandle, facts: list[Fact]) -> list[LeakCandidate]:
-    """The audit of a forget that has not happened yet (it reads only the facts it would remove)."""
-    from lmlm.kg import Change
+@dataclass(frozen=True)
+class LeakAudit:
+    """The audit of a forget that has not happened yet, and the store state it was made on."""
 
+    pending: PendingForget
+    change_id: int
+    candidates: list[LeakCandidate]
+
+
+def leak_audit(handle: GraphHandle, pending: PendingForget, facts: list[Fact]) -> list[LeakCandidate]:
+    """The facts near those ``pending`` would remove, searched once per pending forget and store
+    state: picking candidates reruns the page, not the search."""
+    change_id = handle.locked(lambda kg: kg.store.last_change_id())
+    kept: LeakAudit | None = st.session_state[state.LEAK_AUDIT]
+    if kept is not None and (kept.pending, kept.change_id) == (pending, change_id):
+        return kept.candidates
     handle.fuzzy_index()  # waits for the background load, if any
-    preview = Change(id=0, op="forget", summary="preview", removed=tuple(facts))
-    return handle.locked(lambda kg: kg.leak_audit(preview))
+    candidates = handle.locked(lambda kg: kg.near_keys(facts)) if facts else []
+    st.session_state[state.LEAK_AUDIT] = LeakAudit(pending, change_id, candidates)
+    return candidates
 
 
 def forget(kg: KnowledgeGraph, pending: PendingForget, also: list[LeakCandidate]) -> list[Change]:
@@ -62,7 +76,7 @@ def confirm_panel(handle: GraphHandle, settings: state.Settings) -> None:
         )
         candidates: list[LeakCandidate] = []
         with views.reported(), st.spinner("Leak audit: searching the fuzzy index for near keys ..."):
-            candidates = leak_audit(handle, facts) if facts else []
+            candidates = leak_audit(handle, pending, facts)
         if candidates:
             picked = st.multiselect(
                 "Leak audit: these facts stay, and lie near what you forget (the fuzzy path could answer "

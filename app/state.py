@@ -29,6 +29,7 @@ FACTS_SHOWN = "facts_shown"  # list[Fact] | None: the rows the table's pending e
 GRAPH_CENTER = "graph_center"  # str | None: the entity the Graph page is drawn around
 CYPHER_RESULT = "cypher_result"  # list[dict] | None: the last query's records
 NOTICE = "notice"  # str | None: a message to show once after a rerun (what the last write did)
+LEAK_AUDIT = "leak_audit"  # LeakAudit | None: the pending forget's audit, kept while nothing changes
 MAX_PROMPTS = 8  # more makes "regenerate at once" slow on a CPU
 
 # Widget keys (Streamlit keeps a widget's value under its key).
@@ -87,6 +88,7 @@ def init(config: AppConfig) -> None:
         NOTICE: lambda: None,
         CYPHER_RESULT: lambda: None,
         FACTS_SHOWN: lambda: None,
+        LEAK_AUDIT: lambda: None,
     }
     for key, make in defaults.items():
         if key not in st.session_state:

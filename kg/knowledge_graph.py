@@ -256,7 +256,12 @@ class KnowledgeGraph:
     def leak_audit(self, change: Change, *, threshold: float = 0.6, k: int = 10) -> list[LeakCandidate]:
         """Facts still stored whose keys lie near the keys ``change`` removed, above ``threshold``:
         the aliases and paraphrases through which a forgotten fact could still be looked up."""
-        forgotten = {f.key: f for f in change.removed}
+        return self.near_keys(change.removed, threshold=threshold, k=k)
+
+    def near_keys(self, facts: Iterable[Fact], *, threshold: float = 0.6, k: int = 10) -> list[LeakCandidate]:
+        """The leak audit of ``facts`` before they are forgotten: other stored keys within
+        ``threshold`` of theirs (``k`` searched per fact), best first."""
+        forgotten = {f.key: f for f in facts}
         if not forgotten:
             return []
         index = self.fuzzy_index

@@ -147,6 +147,27 @@ def test_edit_forget_and_undo_each_regenerate_the_prompts(start_app, app_config,
         assert kg.check() == []
 
 
+def test_the_leak_audit_is_searched_once_per_pending_forget_and_store_state(start_app, app_config, edit_case):
+    at = start_app(app_config)
+    open_entity(at, edit_case.entity)
+    fact = next(f for f in at.session_state[state.FACTS_SHOWN] if f.relation == edit_case.relation)
+    at.selectbox(key="forget_pick").set_value(fact.id)
+    at.button(key="forget_fact").click().run()
+    _no_exception(at)
+    audit = at.session_state[state.LEAK_AUDIT]
+    assert audit.pending.fact_id == fact.id
+    with KnowledgeGraph.open(app_config.store) as kg:
+        assert audit.candidates == kg.leak_audit(dataclasses.replace(kg.store.history()[0], removed=(fact,)))
+    at.run()  # a rerun (a pick in the audit, say) with nothing changed keeps the audit
+    assert at.session_state[state.LEAK_AUDIT] is audit
+    with KnowledgeGraph.open(app_config.store) as kg:  # the store changes under the pending forget
+        kg.set_fact(edit_case.entity, "Nickname", "Audit Test")
+    at.run()
+    _no_exception(at)
+    fresh = at.session_state[state.LEAK_AUDIT]
+    assert fresh is not audit and fresh.change_id > audit.change_id and fresh.pending == audit.pending
+
+
 @pytest.mark.slow
 def test_two_tabs_editing_one_fact_end_with_one_value_and_two_changes(start_app, app_config, edit_case):
     case = edit_case
