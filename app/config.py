@@ -8,6 +8,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lmlm.demo_build import DemoPaths
 
 CONFIG_ENV = "LMLM_APP_CONFIG"
 
@@ -72,6 +76,16 @@ class AppConfig:
         except (TypeError, json.JSONDecodeError) as e:
             raise ValueError(f"{CONFIG_ENV} is not a valid app configuration: {e}") from e
 
+    @classmethod
+    def of_demo(cls, demo: DemoPaths) -> AppConfig:
+        """The demo's store, models and prompts (``lmlm demo`` opens the app on them)."""
+        return cls(
+            store=str(demo.kg),
+            model=str(demo.model("lmlm")),
+            standard_model=str(demo.model("standard")),
+            prompts=str(demo.world / "prompts.jsonl"),
+        )
+
     def with_defaults(self) -> AppConfig:
         """Paths not given: the demo's when it is built, else the default store and no model."""
         from lmlm.demo_build import DemoPaths
@@ -80,16 +94,16 @@ class AppConfig:
         demo = DemoPaths(lmlm_home() / "demo")
         # the demo's files go together: only when no model of one's own is given
         on_demo = self.model is None and demo.model("lmlm").exists()
+        theirs = AppConfig.of_demo(demo) if on_demo else AppConfig()
 
-        def demo_path(path: Path) -> str | None:
-            return str(path) if on_demo and path.exists() else None
+        def given_or_demo(name: str) -> str | None:
+            path = getattr(theirs, name)
+            return getattr(self, name) or (path if path and Path(path).exists() else None)
 
         return dataclasses.replace(
             self,
-            store=self.store or demo_path(demo.kg) or default_store_location(),
-            model=self.model or demo_path(demo.model("lmlm")),
-            standard_model=self.standard_model or demo_path(demo.model("standard")),
-            prompts=self.prompts or demo_path(demo.world / "prompts.jsonl"),
+            store=given_or_demo("store") or default_store_location(),
+            **{name: given_or_demo(name) for name in ("model", "standard_model", "prompts")},
         )
 
 

@@ -88,13 +88,7 @@ def _open_app(paths, report: dict, args) -> int:
     from lmlm.cli.app import run_app
 
     print(_report_text(paths, report))
-    config = AppConfig(
-        store=str(paths.kg),
-        model=str(paths.model("lmlm")),
-        standard_model=str(paths.model("standard")),
-        prompts=str(paths.world / "prompts.jsonl"),
-    )
-    return run_app(config, dataclass_from_args(ServerArgs, args))
+    return run_app(AppConfig.of_demo(paths), dataclass_from_args(ServerArgs, args))
 
 
 def _report_text(paths, report: dict) -> str:
