@@ -43,6 +43,7 @@ from lmlm.annotation.prompts import SFT_PROMPT
 from lmlm.cli.common import add_dataclass_arguments, dataclass_from_args
 from lmlm.evaluation.annotation_base import BASE_PRESET, BASE_PRESETS, build_base
 from lmlm.evaluation.annotation_scores import check_paper_samples, score, triple_key
+from lmlm.evaluation.entry_point import write_json
 from lmlm.kg.syntax import parse_annotated
 from lmlm.train.annotator import AnnotatorArgs, train_annotator
 from lmlm.train.annotator_args import FINETUNES, Finetune
@@ -246,7 +247,7 @@ def _run(config: QualityConfig) -> dict:
         if config.paper_data and Path(config.paper_data).is_dir()
         else [],
     }
-    (out / "annotation_quality.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out / "annotation_quality.json", result)
     plot(result, out / "annotation_quality.png")
     return result
 

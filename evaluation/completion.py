@@ -16,7 +16,6 @@ Results overall and per relation, for held-out and trained people apart when the
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import string
@@ -29,6 +28,7 @@ from tqdm.auto import tqdm
 
 from lmlm.kg.errors import InputFormatError
 
+from .entry_point import write_json
 from .world_sets import WorldSets, read_jsonl
 
 MASK = "[MASK]"
@@ -222,7 +222,7 @@ def run_completion(models, args: CompletionArgs, out_dir: str | Path, *, show_pr
     report = {"models": asdict(models), "settings": asdict(args), "sets": results}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "completion.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(out / "completion.json", report)
     plot_completion(report, out / "completion.png")
     return report
 

@@ -32,8 +32,9 @@ def parse_script_args(
 
 
 def write_json(path: str | Path, obj: Any) -> Path:
-    """``obj`` as indented JSON at ``path`` (its folder made first); returns the path."""
+    """``obj`` as indented JSON at ``path`` (UTF-8, non-ASCII text as is; its folder made first);
+    returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2))
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

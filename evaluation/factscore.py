@@ -21,7 +21,6 @@ environment (``OPENAI_API_KEY``, or the variable ``api_key_env`` names); ``base_
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -35,6 +34,7 @@ from tqdm.auto import tqdm
 
 from lmlm.kg.errors import InputFormatError
 
+from .entry_point import write_json
 from .world_sets import read_jsonl
 
 logger = logging.getLogger(__name__)
@@ -246,5 +246,5 @@ def run_factscore(
     report["requests"] = scorer.requests
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "factscore.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(out / "factscore.json", report)
     return report

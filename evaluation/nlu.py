@@ -31,6 +31,8 @@ from tqdm.auto import tqdm
 
 from lmlm.kg.errors import InputFormatError
 
+from .entry_point import write_json
+
 
 @dataclass(frozen=True)
 class Example:
@@ -201,5 +203,5 @@ def run_nlu(args: NluArgs, out_dir: str | Path, *, show_progress: bool = True) -
     report = {"settings": asdict(args), "tasks": results}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "nlu.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_json(out / "nlu.json", report)
     return report

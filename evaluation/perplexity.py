@@ -23,7 +23,6 @@ the negative log-likelihood of token ``t`` given everything before it; categorie
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections import Counter
@@ -38,6 +37,7 @@ from lmlm.kg.syntax import format_pretraining_lookup, iter_pretraining_lookups
 from lmlm.train.corpus import Document
 
 from .categories import CATEGORY_NAMES, GIVEN, Categorized, categorize_lmlm, categorize_raw
+from .entry_point import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -307,7 +307,7 @@ def run_perplexity(models, args: PerplexityArgs, out_dir: str | Path, *, show_pr
     report = {"models": asdict(models), "settings": asdict(args), "sets": table}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "perplexity.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_json(out / "perplexity.json", report)
     plot_perplexity(report, out / "perplexity.png")
     return report
 

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from lmlm.train.world.claims import ClaimReader, WorldTruth
 
+from .entry_point import write_json
 from .grounded_precision import score_grounded
 
 
@@ -79,7 +80,7 @@ def run_precision(
     report = {"models": asdict(models), "settings": asdict(args), "prompts": len(prompts), "systems": scores}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "precision.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(out / "precision.json", report)
     with open(out / "precision_outputs.jsonl", "w", encoding="utf-8") as f:
         for k, p in enumerate(prompts):
             for system, outputs in generated.items():

@@ -9,12 +9,12 @@ CI runs it on the test suite's mini demo.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .completion import CompletionArgs
+from .entry_point import write_json
 from .perplexity import PerplexityArgs
 from .precision import PrecisionArgs
 from .systems import ModelsArgs
@@ -134,6 +134,6 @@ def run_suite(models: ModelsArgs, args: SuiteArgs, *, show_progress: bool = True
         "seconds": seconds,
         "total_seconds": round(sum(seconds.values()), 1),
     }
-    (out / "suite.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    write_json(out / "suite.json", summary)
     build_report([out], out / "report.md")
     return summary

@@ -29,6 +29,8 @@ from lmlm.annotation.chat_server import ChatServer
 from lmlm.train.world import WorldConfig, generate_world
 from lmlm.train.world.biographies import write_biography
 
+from ..entry_point import write_json
+
 TARGET_CONCURRENCY, TARGET_RATIO = 16, 10.0
 
 
@@ -124,8 +126,7 @@ def main(argv=None) -> int:
         },
     }
     print_table(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
     print(f"\nwrote {args.out}")
     return 0
 

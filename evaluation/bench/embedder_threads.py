@@ -12,17 +12,15 @@ afterwards as they were. Prints a table and writes JSON.
 
 from __future__ import annotations
 
-import argparse
-import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from lmlm.cli.common import add_dataclass_arguments, dataclass_from_args
 from lmlm.kg.embedding import Embedder
+
+from ..entry_point import parse_script_args, write_json
 
 
 @dataclass(frozen=True)
@@ -76,20 +74,14 @@ def run(args: EmbedderThreadsArgs) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_dataclass_arguments(parser, EmbedderThreadsArgs)
-    args = dataclass_from_args(EmbedderThreadsArgs, parser.parse_args(argv))
+    args = parse_script_args(EmbedderThreadsArgs, argv, __doc__)
     out = run(args)
     print(f"{'embedder':<20} {'p50 ms':>8} {'p95 ms':>8}")
     for name in ("caller_threads", "latency_threads_1"):
         print(f"{name:<20} {out[name]['p50_ms']:>8} {out[name]['p95_ms']:>8}")
     print(f"latency_threads_1 / caller_threads: p50 {out['p50_ratio']}x, p95 {out['p95_ratio']}x")
     print(f"torch threads before {out['threads_before']}, after {out['threads_after']}")
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    write_json(args.out, out)
     return 0
 
 

@@ -18,7 +18,6 @@ fuzzy path, and the direct resolver probe), seconds to forget. Outputs in ``out_
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -30,6 +29,7 @@ from tqdm.auto import tqdm
 from lmlm.train.corpus import lmlm_text, load_documents, standard_text
 
 from ..completion import spread
+from ..entry_point import write_json
 from ..systems import ModelsArgs, load_causal_lm
 from ..world_sets import WorldSets
 from . import methods
@@ -207,7 +207,7 @@ def run_unlearning(cfg: UnlearnConfig, *, show_progress: bool = True) -> dict:
         "seconds": round(time.perf_counter() - start, 1),
         "rows": experiment.rows,
     }
-    (out / "unlearning.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(out / "unlearning.json", report)
     write_markdown(report, out / "unlearning.md")
     plot_unlearning(report, out / "unlearning.png")
     shutil.rmtree(out / "stores", ignore_errors=True)
