@@ -133,6 +133,13 @@ class RelationContrasts:
             len(only_q) == 1 and len(only_r) == 1 and frozenset((*only_q, *only_r)) in self.contrasting_words
         )
 
+    def differ_many(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
+        """:meth:`differ` for each ``(query relation, stored relation key)``, with one store read
+        for every pair not seen before (a batch of lookups is one round trip, not one each)."""
+        keys = [(normalize_key(query), key) for query, key in pairs]
+        self.known_distinct([(query, key) for query, key in keys if query != key])
+        return [self.differ(query, key) for query, key in pairs]
+
     def known_distinct(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
         """For each pair of relation keys, whether they are known to be different relations:
         both in the reference list, or held by one entity with no value in common."""

@@ -288,19 +288,20 @@ class Resolver:
             contrasts = index.relation_contrasts(
                 self.store, use_store="store" in cfg.contrasts, use_reference="reference" in cfg.contrasts
             )
-        matches: list[StructuredMatch | None] = []
-        for entity, (_, relation), q_vec in zip(entities, queries, rel_vecs):
+        nearest: list[tuple[EntityMatch, str, float, float] | None] = []
+        for entity, q_vec in zip(entities, rel_vecs):
             candidates = sorted(index.relations_of.get(entity.key, ())) if entity else []
-            if not candidates:
-                matches.append(None)
+            if not entity or not candidates:
+                nearest.append(None)
                 continue
             sims = index.relation_vectors(candidates) @ q_vec  # (len(candidates),)
             order = np.argsort(-sims, kind="stable")
             best = float(sims[order[0]])
             margin = best - float(sims[order[1]]) if len(order) > 1 else best
-            key = candidates[int(order[0])]
-            contrasted = contrasts is not None and contrasts.differ(relation, key)
-            matches.append(StructuredMatch(entity, key, best, margin, contrasted))
+            nearest.append((entity, candidates[int(order[0])], best, margin))
+        asked = [(relation, n[1]) for (_, relation), n in zip(queries, nearest) if n is not None]
+        differs = iter(contrasts.differ_many(asked) if contrasts is not None else [False] * len(asked))
+        matches = [StructuredMatch(*n, next(differs)) if n is not None else None for n in nearest]
         facts = self._newest([m.key if m else ("", "") for m in matches])
         out: list[Resolution] = []
         for match, fact in zip(matches, facts):

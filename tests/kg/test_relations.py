@@ -42,6 +42,30 @@ def test_the_store_teaches_which_relations_differ(store):
     ]
 
 
+def test_a_batch_of_queries_reads_the_store_once_for_all_its_new_pairs(store):
+    store.import_triples(FACTS)
+    reads: list[int] = []
+
+    def counted(keys):
+        reads.append(len(keys))
+        return store.facts_by_keys(keys)
+
+    learned = RelationContrasts(relations_of(store), counted, use_reference=False)
+    reads.clear()  # learning the contrasting words read the store
+    pairs = [
+        ("ethnicity", "nationality"),
+        ("Profession", "occupation"),
+        ("death date", "birth date"),
+        ("Nationality", "nationality"),
+        ("Ethnicity", "nationality"),
+    ]
+    one_by_one = RelationContrasts(relations_of(store), store.facts_by_keys, use_reference=False)
+    expected = [one_by_one.differ(q, r) for q, r in pairs]
+    assert learned.differ_many(pairs) == expected == [True, False, True, False, True]
+    assert len(reads) == 1  # ethnicity and profession, read together
+    assert learned.differ_many(pairs) == expected and len(reads) == 1  # known pairs are not read again
+
+
 def test_the_reference_list_covers_a_store_that_never_saw_the_contrast(store):
     store.import_triples(FACTS[6:])
     alone = RelationContrasts(relations_of(store), store.facts_by_keys, use_reference=False)
