@@ -52,8 +52,9 @@ def evaluate_demo(paths, config) -> dict:
     reader = ClaimReader(WorldTruth.load(paths.world))
     triples = (paths.world / "triples.jsonl").read_text(encoding="utf-8").splitlines()
     values = [json.loads(line)["value"] for line in triples]  # every value in the store
+    model = load_lmlm(paths.model("lmlm"))  # loaded once; each store below is attached to it in turn
     with KnowledgeGraph.open(paths.kg) as kg:
-        lmlm = load_lmlm(paths.model("lmlm"), kg, resolver_config=ResolverConfig(fuzzy=False))
+        lmlm = load_lmlm(model, kg, resolver_config=ResolverConfig(fuzzy=False))
         outputs, lmlm_seconds = _generate(lmlm, prompts, config)
     standard = load_lmlm(paths.model("standard"))
     standard_outputs, standard_seconds = _generate(standard, prompts, config, enable_lookup=False)
@@ -76,11 +77,11 @@ def evaluate_demo(paths, config) -> dict:
         "forgetting": {
             "relation": {
                 "forgotten": config.forget_relation,
-                **_forget_check(paths, config, prompts, subjects, reader, relation, fuzzy=False),
+                **_forget_check(model, paths, config, prompts, subjects, reader, relation, fuzzy=False),
             },
-            "people": _forget_check(paths, config, prompts, subjects, reader, whole, fuzzy=False),
+            "people": _forget_check(model, paths, config, prompts, subjects, reader, whole, fuzzy=False),
             "people_fuzzy_resolver": _forget_check(
-                paths, config, prompts, subjects, reader, whole, fuzzy=True
+                model, paths, config, prompts, subjects, reader, whole, fuzzy=True
             ),
         },
         "training": training_figures(paths),
@@ -97,8 +98,9 @@ def _generate(model, prompts: list[str], config, **options) -> tuple[list, float
     return outputs, round(time.perf_counter() - start, 1)
 
 
-def _forget_check(paths, config, prompts, subjects, reader, forgotten, *, fuzzy: bool) -> dict:
-    """Forgets ``forgotten`` ((entity, relation or None)) in a copy of the store, regenerates, counts."""
+def _forget_check(model, paths, config, prompts, subjects, reader, forgotten, *, fuzzy: bool) -> dict:
+    """Forgets ``forgotten`` ((entity, relation or None)) in a copy of the store, regenerates with
+    ``model`` (the demo's LMLM, loaded once) on it, counts."""
     from lmlm.api import load_lmlm
     from lmlm.evaluation.grounded_precision import count_forgotten_statements
     from lmlm.kg import KnowledgeGraph, ResolverConfig
@@ -109,8 +111,8 @@ def _forget_check(paths, config, prompts, subjects, reader, forgotten, *, fuzzy:
         with KnowledgeGraph.open(copy) as kg:
             for entity, relation in forgotten:
                 kg.forget(entity, relation, include_as_value=relation is None)
-            model = load_lmlm(paths.model("lmlm"), kg, resolver_config=ResolverConfig(fuzzy=fuzzy))
-            outputs, seconds = _generate(model, prompts, config)
+            lmlm = load_lmlm(model, kg, resolver_config=ResolverConfig(fuzzy=fuzzy))
+            outputs, seconds = _generate(lmlm, prompts, config)
     counted = count_forgotten_statements(outputs, subjects, reader, forgotten)
     return {
         "resolver": "default (exact, then fuzzy)" if fuzzy else "exact",
