@@ -15,7 +15,10 @@ Fuzzy modes (``evaluation/fuzzy_modes.py`` measures both, and calibrates the def
   rewording of "date of birth", though MiniLM puts them closer than "born on").
 
 Every fuzzy hit is read back from the store before it is answered, so a key the index still
-holds but the store no longer does is never returned.
+holds but the store no longer does is never returned. What the change log says was forgotten
+(:mod:`lmlm.kg.forgotten`) answers nothing: a forgotten entity's name is not a typo of another,
+and in structured mode an entity's forgotten relations take part in the relation match, a miss
+when one of them is nearest.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from .facts import Fact, normalize_key
+from .forgotten import ForgottenKeys
 from .fuzzy_index import FuzzyIndex, KeyHit
 from .names import edit_distance, is_misspelling
 from .store import KnowledgeStore
@@ -145,10 +149,11 @@ class Candidate:
 @dataclass(frozen=True)
 class EntityMatch:
     """The stored entity a query's entity name was taken for, and how: ``exact`` (aliases
-    included), ``spelling`` (the name misspelt) or ``embedding`` (the nearest name, at ``score``)."""
+    included), ``spelling`` (the name misspelt) or ``embedding`` (the nearest name, at ``score``);
+    or ``forgotten``: the name of an entity forgotten and not stored again, which answers nothing."""
 
     key: str
-    how: Literal["exact", "spelling", "embedding"]
+    how: Literal["exact", "spelling", "embedding", "forgotten"]
     score: float
 
 
@@ -192,6 +197,7 @@ class Resolver:
         self.config = config or ResolverConfig()
         self._cache: OrderedDict[tuple[str, str], Resolution] = OrderedDict()
         self._seen_change = -1
+        self._forgotten = ForgottenKeys()
 
     @property
     def fuzzy_index(self) -> FuzzyIndex:
@@ -247,6 +253,7 @@ class Resolver:
         out = [Resolution.from_fact(f[0], "exact", 1.0) if f else None for f in found]
         missed = [i for i, r in enumerate(out) if r is None]
         if missed and self.config.fuzzy and self._fuzzy_index is not None and self.fuzzy_index.entries:
+            self._forgotten.update(self.store)  # what was forgotten answers nothing, not a lookalike
             fuzzy = self._fuzzy_structured if self.config.mode == "structured" else self._fuzzy_flat
             for i, res in zip(missed, fuzzy([queries[i] for i in missed])):
                 out[i] = res
@@ -264,9 +271,17 @@ class Resolver:
     def _newest(self, keys: list[tuple[str, str]]) -> list[Fact | None]:
         return [facts[0] if facts else None for facts in self.store.facts_by_keys(keys)]
 
+    def _was_forgotten(self, entity: str, relation: str) -> bool:
+        """Whether the log says the key was forgotten, or its entity (no longer stored) was."""
+        key = (normalize_key(entity), normalize_key(relation))
+        gone = key[0] in self._forgotten.entities and key[0] not in self.fuzzy_index.relations_of
+        return key in self._forgotten.keys or gone
+
     def _fuzzy_flat(self, queries: list[tuple[str, str]]) -> list[Resolution]:
         rows = self.fuzzy_index.search_keys([f"{e} {r}" for e, r in queries], k=1)
-        best: list[KeyHit | None] = [row[0] if row else None for row in rows]
+        best: list[KeyHit | None] = [
+            row[0] if row and not self._was_forgotten(e, r) else None for (e, r), row in zip(queries, rows)
+        ]
         facts = self._newest([(b.entry.entity_key, b.entry.relation_key) if b else ("", "") for b in best])
         out = []
         for hit, fact in zip(best, facts):
@@ -290,7 +305,12 @@ class Resolver:
             )
         nearest: list[tuple[EntityMatch, str, float, float] | None] = []
         for entity, q_vec in zip(entities, rel_vecs):
-            candidates = sorted(index.relations_of.get(entity.key, ())) if entity else []
+            stored = index.relations_of.get(entity.key, set()) if entity else set()
+            # the entity's forgotten relations compete too: "birthplace" after a forgotten
+            # "place of birth" is that forgotten fact, not the next nearest the entity still has
+            candidates = (
+                sorted(stored | self._forgotten.relations_of.get(entity.key, set())) if stored else []
+            )
             if not entity or not candidates:
                 nearest.append(None)
                 continue
@@ -298,7 +318,8 @@ class Resolver:
             order = np.argsort(-sims, kind="stable")
             best = float(sims[order[0]])
             margin = best - float(sims[order[1]]) if len(order) > 1 else best
-            nearest.append((entity, candidates[int(order[0])], best, margin))
+            key = candidates[int(order[0])]
+            nearest.append((entity, key, best, margin) if key in stored else None)
         asked = [(relation, n[1]) for (_, relation), n in zip(queries, nearest) if n is not None]
         differs = iter(contrasts.differ_many(asked) if contrasts is not None else [False] * len(asked))
         matches = [StructuredMatch(*n, next(differs)) if n is not None else None for n in nearest]
@@ -329,6 +350,9 @@ class Resolver:
         index = self.fuzzy_index
         keys = self.store.canonical_entity_keys(names)
         out = [EntityMatch(k, "exact", 1.0) if k in index.relations_of else None for k in keys]
+        for i, key in enumerate(keys):
+            if out[i] is None and key in self._forgotten.entities:
+                out[i] = EntityMatch(key, "forgotten", 1.0)
         if self.config.spelling:
             for i in [i for i, m in enumerate(out) if m is None]:
                 out[i] = self._misspelt_entity(names[i])

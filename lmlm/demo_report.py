@@ -79,6 +79,9 @@ def evaluate_demo(paths, config) -> dict:
                 "forgotten": config.forget_relation,
                 **_forget_check(model, paths, config, prompts, subjects, reader, relation, fuzzy=False),
             },
+            "relation_fuzzy_resolver": _forget_check(
+                model, paths, config, prompts, subjects, reader, relation, fuzzy=True
+            ),
             "people": _forget_check(model, paths, config, prompts, subjects, reader, whole, fuzzy=False),
             "people_fuzzy_resolver": _forget_check(
                 model, paths, config, prompts, subjects, reader, whole, fuzzy=True

@@ -22,11 +22,15 @@ FACTS = [
 ]
 
 
+def graph_of(store, tmp_path, facts: list[Triple]) -> KnowledgeGraph:
+    graph = KnowledgeGraph(store, index_dir=tmp_path / "index")
+    graph.import_triples(facts)
+    return graph
+
+
 @pytest.fixture
 def kg(store, tmp_path):
-    graph = KnowledgeGraph(store, index_dir=tmp_path / "index")
-    graph.import_triples(FACTS)
-    return graph
+    return graph_of(store, tmp_path, FACTS)
 
 
 def test_exact_hit_says_so(kg):
@@ -160,3 +164,73 @@ def test_config_validates():
         ResolverConfig(contrasts="wordnet")
     with pytest.raises(ValueError, match="relation_margin"):
         ResolverConfig(relation_margin=-0.1)
+
+
+LOOKALIKES = [
+    Triple("Solis Misa", "Place of birth", "Lisrenlis"),
+    Triple("Solis Misa", "Occupation", "cartographer"),
+    Triple("Solis Tisa", "Place of birth", "Lisba"),  # one letter from Solis Misa
+    Triple("Solis Tisa", "Occupation", "journalist"),
+    Triple("Solis Tisa", "Employer", "Rowento Orchestra"),
+    Triple("Karo Quiqui", "Sibling", "Solis Misa"),
+    Triple("Karo Quiqui", "Spouse", "Bagor Wenbasol"),
+]
+
+
+@pytest.fixture
+def lookalikes(store, tmp_path):
+    return graph_of(store, tmp_path, LOOKALIKES)
+
+
+@pytest.mark.parametrize("mode", ["structured", "flat"])
+def test_a_forgotten_entity_answers_nothing_not_its_lookalike(lookalikes, mode):
+    resolver = lookalikes.resolver(mode=mode)
+    assert resolver.resolve("Solis Misa", "Occupation").value == "cartographer"
+    lookalikes.forget("Solis Misa", include_as_value=True)
+    for relation in ("Occupation", "Place of birth"):
+        assert resolver.resolve("Solis Misa", relation).path == "miss"  # not Solis Tisa's
+    # the fact that named her as a value is forgotten too: not answered by the nearest relation left
+    assert resolver.resolve("Karo Quiqui", "Sibling").path == "miss"
+    assert resolver.resolve("Solis Tisa", "Occupation").value == "journalist"  # the lookalike stays
+    assert resolver.resolve("Karo Quiqui", "spouse").value == "Bagor Wenbasol"
+
+
+def test_a_typo_still_finds_a_stored_name_when_its_lookalike_was_forgotten(lookalikes):
+    """Only a forgotten name itself answers nothing: a typo near a stored name still finds it."""
+    res = lookalikes.resolver().resolve("Solis Kisa", "Occupation")  # one letter from both: no one
+    assert res.path == "miss"
+    lookalikes.store.forget_entity("Solis Tisa")
+    lookalikes.fuzzy_index.sync(lookalikes.store)
+    res = lookalikes.resolver().resolve("Solis Kisa", "Occupation")  # now only Misa is near it
+    assert (res.value, res.entity) == ("cartographer", "Solis Misa")
+
+
+def test_a_forgotten_relation_is_not_answered_by_a_reworded_query_and_comes_back_on_undo(lookalikes):
+    resolver = lookalikes.resolver()
+    assert resolver.resolve("Solis Tisa", "birthplace").value == "Lisba"
+    change = lookalikes.forget("Solis Tisa", "Place of birth")
+    for relation in ("Place of birth", "birthplace", "born in"):
+        assert resolver.resolve("Solis Tisa", relation).path == "miss"
+    assert resolver.resolve("Solis Tisa", "profession").value == "journalist"  # other relations resolve
+    lookalikes.undo(change.id)
+    assert resolver.resolve("Solis Tisa", "birthplace").value == "Lisba"
+    lookalikes.forget("Solis Tisa", "Place of birth")
+    lookalikes.set_fact("Solis Tisa", "Place of birth", "Port Lisba")  # stored again: answered again
+    assert resolver.resolve("Solis Tisa", "birthplace").value == "Port Lisba"
+
+
+def test_forgotten_keys_follow_the_log_and_a_cleared_store(lookalikes):
+    from lmlm.kg.forgotten import ForgottenKeys
+
+    forgotten = ForgottenKeys()
+    forgotten.update(lookalikes.store)
+    assert forgotten.keys == set() and forgotten.seen == lookalikes.store.last_change_id()
+    lookalikes.forget("Solis Tisa", "Employer")
+    lookalikes.set_fact("Solis Tisa", "Occupation", "editor")  # a replaced value is not forgotten
+    forgotten.update(lookalikes.store)
+    assert forgotten.keys == {("solis tisa", "employer")}
+    assert forgotten.relations_of["solis tisa"] == {"employer"}
+    lookalikes.store.clear()
+    lookalikes.import_triples(LOOKALIKES[:2])
+    forgotten.update(lookalikes.store)
+    assert forgotten.keys == set() and forgotten.entities == set()

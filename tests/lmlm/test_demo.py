@@ -40,7 +40,7 @@ def test_the_report_carries_every_figure_for_both_models_and_the_forgetting_chec
     assert report["standard"]["grounded"]["through_lookup"] == 0  # it makes no lookups
     forgetting = report["forgetting"]
     assert forgetting["relation"]["forgotten"] == "Place of birth"
-    for check in ("relation", "people", "people_fuzzy_resolver"):
+    for check in ("relation", "relation_fuzzy_resolver", "people", "people_fuzzy_resolver"):
         assert forgetting[check]["outputs"] == MINI_DEMO_FLAGS["eval_prompts"]
         assert 0 <= forgetting[check]["stating"] <= forgetting[check]["outputs"]
     # the forgotten facts were looked up and missed: the model wrote that they are unknown
