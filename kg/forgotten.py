@@ -32,9 +32,10 @@ class ForgottenKeys:
         self.relations_of: dict[str, set[str]] = defaultdict(set)
         self.seen = 0
 
-    def update(self, store: KnowledgeStore) -> None:
-        """Read the changes made since the last update (all of them the first time)."""
-        last = store.last_change_id()
+    def update(self, store: KnowledgeStore, last: int | None = None) -> None:
+        """Read the changes made since the last update (all of them the first time), up to
+        ``last``, the store's last change id when the caller has just read it."""
+        last = store.last_change_id() if last is None else last
         if last == self.seen:
             return
         if last < self.seen or (self.seen and not self._still_logged(store)):

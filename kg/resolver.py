@@ -253,7 +253,8 @@ class Resolver:
         out = [Resolution.from_fact(f[0], "exact", 1.0) if f else None for f in found]
         missed = [i for i, r in enumerate(out) if r is None]
         if missed and self.config.fuzzy and self._fuzzy_index is not None and self.fuzzy_index.entries:
-            self._forgotten.update(self.store)  # what was forgotten answers nothing, not a lookalike
+            # what was forgotten answers nothing, not a look-alike (the log as read by resolve_many)
+            self._forgotten.update(self.store, last=self._seen_change)
             fuzzy = self._fuzzy_structured if self.config.mode == "structured" else self._fuzzy_flat
             for i, res in zip(missed, fuzzy([queries[i] for i in missed])):
                 out[i] = res
