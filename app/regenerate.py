@@ -4,11 +4,9 @@ prompts and keeps both outputs for the before/after view, with the spans that ch
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -107,15 +105,11 @@ def load_prompts(path: str | None) -> list[dict]:
     """The prompts file's records (``{"prompt": ..., "person": ...}``); empty without one."""
     if not path:
         return []
+    from lmlm.kg.formats import read_json_objects
+
     records = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: line {n}: not JSON ({e.msg})") from e
-        if not isinstance(record, dict) or not isinstance(record.get("prompt"), str):
+    for n, record in read_json_objects(path):
+        if not isinstance(record.get("prompt"), str):
             raise ValueError(f"{path}: line {n}: a record needs a string 'prompt'")
         records.append(record)
     return records

@@ -22,7 +22,6 @@ when a base is built.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -86,9 +85,10 @@ def build_base(config: QualityConfig, world_dir: Path, out: Path) -> Base:
     The base is written to ``out/base/final``; the warm-up's model to ``out/base/copy`` first when
     world pretraining follows it.
     """
+    from lmlm.evaluation.world_sets import read_jsonl
     from lmlm.train.presets import build_model, count_parameters
 
-    rows = [json.loads(line) for line in (world_dir / "corpus" / "train.jsonl").read_text().splitlines()]
+    rows = read_jsonl(world_dir / "corpus" / "train.jsonl")
     tokenizer = build_tokenizer(
         [f"{row['text']}\n{row['annotated_text']}" for row in rows], out / "tokenizer", config.vocab_size
     )

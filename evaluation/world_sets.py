@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lmlm.kg.errors import InputFormatError
 from lmlm.kg.facts import Triple
+from lmlm.kg.formats import read_json_objects
 from lmlm.train.corpus import Document, load_documents
 from lmlm.train.lookup_text import to_token_text
 from lmlm.train.world import Person, World, WorldConfig
@@ -52,22 +53,8 @@ class FactItem:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    """JSON objects, one a line; errors name the file and line."""
-    if not path.is_file():
-        raise InputFormatError(str(path), "file", "not found")
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputFormatError(str(path), f"line {number}", f"invalid JSON: {e.msg}") from e
-            if not isinstance(record, dict):
-                raise InputFormatError(str(path), f"line {number}", "expected a JSON object")
-            records.append(record)
-    return records
+    """JSON objects, one a line (:func:`lmlm.kg.formats.read_json_objects`); errors name the file and line."""
+    return [record for _, record in read_json_objects(path)]
 
 
 def _read_json(path: Path) -> dict:

@@ -44,14 +44,14 @@ def evaluate_demo(paths, config) -> dict:
     from lmlm.evaluation.fact_statements import score_fact_statements
     from lmlm.evaluation.grounded_precision import score_grounded
     from lmlm.kg import KnowledgeGraph, ResolverConfig
+    from lmlm.kg.formats import read_json_objects
     from lmlm.train.world.claims import ClaimReader, WorldTruth
 
-    records = [json.loads(line) for line in (paths.world / "prompts.jsonl").read_text().splitlines()]
+    records = [record for _, record in read_json_objects(paths.world / "prompts.jsonl")]
     records = records[: config.eval_prompts]
     prompts, subjects = [r["prompt"] for r in records], [r["person"] for r in records]
     reader = ClaimReader(WorldTruth.load(paths.world))
-    triples = (paths.world / "triples.jsonl").read_text(encoding="utf-8").splitlines()
-    values = [json.loads(line)["value"] for line in triples]  # every value in the store
+    values = [t["value"] for _, t in read_json_objects(paths.world / "triples.jsonl")]  # every value stored
     model = load_lmlm(paths.model("lmlm"))  # loaded once; each store below is attached to it in turn
     with KnowledgeGraph.open(paths.kg) as kg:
         lmlm = load_lmlm(model, kg, resolver_config=ResolverConfig(fuzzy=False))

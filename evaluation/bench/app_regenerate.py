@@ -19,7 +19,6 @@ load the model, decode). Writes ``app_regenerate.json`` under ``--out``.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -34,6 +33,7 @@ from lmlm.kg.knowledge_graph import lmlm_home
 from lmlm.model import DecodingArgs, LookupDecoder
 
 from ..entry_point import parse_script_args, write_json
+from ..world_sets import read_jsonl
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class AppRegenerateArgs:
 
 def pick_prompts(path: str, n: int) -> list[dict]:
     """``n`` prompts about different people, 'born in' openings first (they look a place up)."""
-    records = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    records = read_jsonl(Path(path))
     chosen, people = [], set()
     for r in sorted(records, key=lambda r: r.get("relation") != "Place of birth"):
         if r.get("person") not in people:

@@ -46,7 +46,6 @@ load average before and after), every setting and every repetition's seconds.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -63,6 +62,7 @@ from lmlm.model import DecodingArgs, LookupDecoder
 from lmlm.model.reference import reference_generate
 
 from ..entry_point import parse_script_args, write_json
+from ..world_sets import read_jsonl
 from .decoding_report import print_report, summarize_model
 from .timing import check_thread_spec, describe_machine, load_average, run_interleaved, thread_counts
 
@@ -307,7 +307,7 @@ def check_agreement(model, tok, resolver, prompts, args: DecodingBenchArgs) -> d
 
 def run(args: DecodingBenchArgs, say=lambda line: print(line, file=sys.stderr, flush=True)) -> dict:
     """The measurements of each model, as written to JSON."""
-    records = [json.loads(line) for line in Path(args.prompts).read_text().splitlines()]
+    records = read_jsonl(Path(args.prompts))
     prompts = [r["prompt"] for r in records if not r.get("relation")][: args.batch]
     prompts += [r["prompt"] for r in records if r.get("relation")][: args.batch - len(prompts)]
     machine = describe_machine()

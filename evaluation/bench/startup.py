@@ -40,6 +40,7 @@ from pathlib import Path
 from lmlm.kg.knowledge_graph import lmlm_home
 
 from ..entry_point import parse_script_args, write_json
+from ..world_sets import read_jsonl
 from .timing import (
     check_thread_spec,
     describe_machine,
@@ -235,9 +236,7 @@ def main(argv=None) -> int:
     prompts = demo / "world" / "prompts.jsonl"
     first = ""
     if prompts.is_file():
-        first = next(
-            (json.loads(line)["prompt"] for line in prompts.read_text().splitlines() if line.strip()), ""
-        )
+        first = next((record["prompt"] for record in read_jsonl(prompts)), "")
     defaults = {"model": str(demo / "models" / "lmlm"), "store": str(demo / "kg"), "prompt": first}
     args = parse_script_args(StartupBenchArgs, argv, __doc__, defaults=defaults)
     report = run(args)

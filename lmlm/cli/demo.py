@@ -108,9 +108,10 @@ def _report_text(paths, report: dict) -> str:
 def run_demo(paths, config) -> dict:
     from lmlm.api import load_lmlm
     from lmlm.kg import KnowledgeGraph
+    from lmlm.kg.formats import read_json_objects
 
     world = json.loads((paths.world / "world.json").read_text(encoding="utf-8"))
-    prompts = [json.loads(line) for line in (paths.world / "prompts.jsonl").read_text().splitlines()]
+    prompts = [record for _, record in read_json_objects(paths.world / "prompts.jsonl")]
     with KnowledgeGraph.open(paths.kg) as kg:
         resolver = kg.resolver()
         queries = demo_queries(world["people"])
