@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 
 Span = tuple[int, int]
 
-PATH_COLORS = {"exact": "green", "fuzzy": "orange", "miss": "red", "model": "gray", "error": "violet"}
+PATH_COLORS = {
+    "exact": "green",
+    "fuzzy": "orange",
+    "miss": "red",
+    "model": "gray",
+    "error": "violet",
+    "unwritten": "red",
+}
 PATH_HELP = {
     "exact": "found exactly in the store",
     "fuzzy": "found through the fuzzy index (a near key)",
@@ -27,6 +34,7 @@ PATH_HELP = {
     "model": "written by the model from its weights (lookups off)",
     "error": "the lookup failed",
     "invalid": "a malformed lookup",
+    "unwritten": "not asked: its entity is not written before it (entities-from-context)",
 }
 FACTS_PAGE = "facts"  # the Facts page's url path: a value's link opens its fact there
 

@@ -70,6 +70,13 @@ class DemoConfig:
     eval_prompts: int = field(
         default=300, metadata={"help": "held-out prompts the build evaluates the LMLM on"}
     )
+    entities_from_context: bool = field(
+        default=True,
+        metadata={
+            "help": "decode the report's and the walkthrough's prompts with DecodingArgs.entities_from_context: "
+            "a lookup of a name not yet written (another person's) is not asked"
+        },
+    )
     forget_relation: str = field(
         default="Place of birth",
         metadata={
@@ -187,7 +194,13 @@ def build_demo(
         ("kg", _key(world_key, "kg"), lambda: _build_store(paths)),
         (
             "report",
-            _key(train_key, config.max_new_tokens, config.eval_prompts, config.forget_relation),
+            _key(
+                train_key,
+                config.max_new_tokens,
+                config.eval_prompts,
+                config.forget_relation,
+                config.entities_from_context,
+            ),
             lambda: _evaluate(paths, config),
         ),
     ]

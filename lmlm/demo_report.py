@@ -64,7 +64,12 @@ def evaluate_demo(paths, config) -> dict:
     report = {
         "prompts": len(prompts),
         "people": len(people),
-        "decoding": {"greedy": True, "max_new_tokens": config.max_new_tokens, "resolver": "exact"},
+        "decoding": {
+            "greedy": True,
+            "max_new_tokens": config.max_new_tokens,
+            "entities_from_context": config.entities_from_context,
+            "resolver": "exact",
+        },
         "lmlm": {
             "grounded": score_grounded(outputs, subjects, reader).to_dict(),
             "seconds": lmlm_seconds,
@@ -97,7 +102,13 @@ def evaluate_demo(paths, config) -> dict:
 
 def _generate(model, prompts: list[str], config, **options) -> tuple[list, float]:
     start = time.perf_counter()
-    outputs = model.generate_outputs(prompts, max_new_tokens=config.max_new_tokens, batch_size=32, **options)
+    outputs = model.generate_outputs(
+        prompts,
+        max_new_tokens=config.max_new_tokens,
+        entities_from_context=config.entities_from_context,
+        batch_size=32,
+        **options,
+    )
     return outputs, round(time.perf_counter() - start, 1)
 
 

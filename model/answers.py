@@ -14,12 +14,13 @@ and the decoding goes on.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from lmlm.kg.syntax import Lookup
 
-from .results import ANSWER_PATHS, AnswerPath, LookupRecord
+from .results import ANSWER_PATHS, AnswerPath, LookupRecord, post_process
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +94,17 @@ def answer_lookups(lookup_fn: LookupFn, lookups: Sequence[Lookup], unknown_value
             )
         )
     return records
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _words(text: str) -> str:
+    return f" {_NOT_WORD.sub(' ', text.casefold()).strip()} "
+
+
+def entity_unwritten(entity: str, prompt: str, before: str) -> bool:
+    """``DecodingArgs.entities_from_context``: whether ``entity`` is written neither in ``prompt``
+    nor in the text generated ``before`` the lookup (its own lookups stripped), as whole words with
+    case and punctuation ignored."""
+    return _words(entity) not in _words(f"{prompt} {post_process(before)}")

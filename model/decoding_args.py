@@ -69,6 +69,15 @@ class DecodingArgs:
         default=False,
         metadata=_help("never stop on EOS (benchmarks: outputs of exactly max-new-tokens text tokens)"),
     )
+    entities_from_context: bool = field(
+        default=False,
+        metadata=_help(
+            "a lookup's entity must already be written, in the prompt or the text before the lookup "
+            "(case and punctuation ignored); any other gets unknown-value without asking the store "
+            "(path 'unwritten'): a model that drifts to another person's name does not state that "
+            "person's facts"
+        ),
+    )
     constrain: bool = field(
         default=True,
         metadata=_help(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from lmlm.kg.syntax import DB_END, DB_RETURN, iter_pretraining_lookups, parse_pending_lookup
 
-from .answers import LookupFn, answer_lookups
+from .answers import LookupFn, answer_lookups, entity_unwritten
 from .decoding_args import DecodingArgs
 from .lookup_state import LookupTokenIds, RowState
 from .results import GenerationOutput, LookupRecord, build_output
@@ -55,18 +55,35 @@ class LookupRows:
                 row.state.query_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False
             )
             queries.append(parse_pending_lookup(text))
-        answered = iter(answer_lookups(self.lookup_fn, [q for q in queries if q], self.args.unknown_value))
-        for row, chunk, query in zip(rows, chunks, queries):
+        unwritten = [bool(q) and self._unwritten(row, q.entity) for row, q in zip(rows, queries)]
+        asked = [q for q, skip in zip(queries, unwritten) if q and not skip]
+        answered = iter(answer_lookups(self.lookup_fn, asked, self.args.unknown_value))
+        for row, chunk, query, skip in zip(rows, chunks, queries, unwritten):
             if query is None:
                 chunk.append(self.token_ids.end)
                 row.state.close_broken([self.token_ids.end])
                 row.records.append(LookupRecord("", "", None, "invalid"))
                 continue
-            record = next(answered)
+            if skip:
+                record = LookupRecord(query.entity, query.relation, self.args.unknown_value, "unwritten")
+            else:
+                record = next(answered)
             tokens = self._value_tokens(record.value)
             chunk.extend(tokens)
             row.state.injected(tokens)
             row.records.append(record)
+
+    def _unwritten(self, row: _Row, entity: str) -> bool:
+        """With ``entities_from_context``: whether ``entity`` is written neither in the prompt nor in
+        the clean text before this lookup."""
+        if not self.args.entities_from_context:
+            return False
+        before = self.tokenizer.decode(
+            row.state.generated[: row.state.query_start],
+            skip_special_tokens=False,
+            clean_up_tokenization_spaces=False,
+        )
+        return entity_unwritten(entity, row.prompt, before)
 
     def _value_tokens(self, value: str) -> list[int]:
         """The ids of `` value<|db_end|>`` as they are when the whole text is tokenized."""

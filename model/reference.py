@@ -15,7 +15,7 @@ from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria,
 
 from lmlm.kg.syntax import DB_END, DB_START, parse_pending_lookup
 
-from .answers import LookupFn, answer_lookups
+from .answers import LookupFn, answer_lookups, entity_unwritten
 from .decoding_args import DecodingArgs
 from .lookup_state import Action, LookupTokenIds, RowState
 from .results import GenerationOutput, LookupRecord, build_output
@@ -99,7 +99,13 @@ def reference_generate(
                 state.close_broken([ids_of.end])
                 records.append(LookupRecord("", "", None, "invalid"))
                 continue
-            [record] = answer_lookups(lookup_fn, [query], args.unknown_value)
+            start = text.rfind(DB_START)
+            if args.entities_from_context and entity_unwritten(
+                query.entity, prompt, text[len(prompt) : start]
+            ):
+                record = LookupRecord(query.entity, query.relation, args.unknown_value, "unwritten")
+            else:
+                [record] = answer_lookups(lookup_fn, [query], args.unknown_value)
             text += f" {record.value}{DB_END}"
             state.injected(tokenizer.encode(f" {record.value}{DB_END}", add_special_tokens=False))
             records.append(record)

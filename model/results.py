@@ -10,7 +10,7 @@ from lmlm.kg.syntax import LookupCall, locate_lookups, strip_lookups
 
 AnswerPath = Literal["exact", "fuzzy", "miss"]
 """How a lookup function found its answer (``lmlm.kg.Resolution.path``)."""
-LookupPath = Literal["exact", "fuzzy", "miss", "error", "invalid", "model"]
+LookupPath = Literal["exact", "fuzzy", "miss", "error", "invalid", "model", "unwritten"]
 """How a decoded lookup got its value: an answer's path, or what the decoder did instead."""
 ANSWER_PATHS: tuple[str, ...] = get_args(AnswerPath)
 LOOKUP_PATHS: tuple[str, ...] = get_args(LookupPath)

@@ -127,7 +127,10 @@ def run_demo(paths, config) -> dict:
             for (case, e, r), ans in zip(queries, answers)
         ]
         model = load_lmlm(paths.model("lmlm"), lookup_fn=resolver)
-        opts = {"max_new_tokens": config.max_new_tokens}
+        opts = {
+            "max_new_tokens": config.max_new_tokens,
+            "entities_from_context": config.entities_from_context,
+        }
         chosen = _pick_prompts(prompts)
         outputs = model.generate_outputs([p["prompt"] for p in chosen], **opts)
         shown = _edit_prompt(chosen, outputs)

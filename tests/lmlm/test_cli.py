@@ -42,7 +42,7 @@ COMMANDS = [
         DemoConfig(
             people=20, seed=1, variants=3, vocab_size=300, preset="tiny-gpt2", epochs=0.5, lr=1e-2,
             batch_size=4, block_size=32, max_new_tokens=8, eval_prompts=5, facts_per_biography=2,
-            relation_order="random", absent_share=0.05, forget_relation="Occupation",
+            relation_order="random", absent_share=0.05, forget_relation="Occupation", entities_from_context=False,
         ),
     ),
     (

@@ -16,7 +16,13 @@ from tests.conftest import MINI_DEMO_FLAGS
 
 
 def _flags() -> list[str]:
-    return [f"--{name.replace('_', '-')}={value}" for name, value in MINI_DEMO_FLAGS.items()]
+    def flag(name: str, value) -> str:
+        dashed = name.replace("_", "-")
+        if isinstance(value, bool):
+            return f"--{dashed}" if value else f"--no-{dashed}"
+        return f"--{dashed}={value}"
+
+    return [flag(name, value) for name, value in MINI_DEMO_FLAGS.items()]
 
 
 @pytest.mark.slow
@@ -38,6 +44,7 @@ def test_the_report_carries_every_figure_for_both_models_and_the_forgetting_chec
         assert grounded["true"] <= grounded["stated"] and 0 <= grounded["precision"] <= 1
     assert report["lmlm"]["grounded"]["through_lookup"] > 0
     assert report["standard"]["grounded"]["through_lookup"] == 0  # it makes no lookups
+    assert report["decoding"]["entities_from_context"] is MINI_DEMO_FLAGS["entities_from_context"]
     forgetting = report["forgetting"]
     assert forgetting["relation"]["forgotten"] == "Place of birth"
     for check in ("relation", "relation_fuzzy_resolver", "people", "people_fuzzy_resolver"):

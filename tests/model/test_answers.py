@@ -112,3 +112,40 @@ def test_the_resolvers_answers_are_answers_and_record_paths_are_checked():
     assert "not an Answer (no path, score" in answer_problem(SimpleNamespace(value="x"))
     with pytest.raises(ValueError, match="path must be one of"):
         LookupRecord("e", "r", "v", "guessed")
+
+
+def test_entities_from_context_asks_only_for_names_already_written(model, tokenizer, tmp_path):
+    with KnowledgeGraph.open(tmp_path / "kg") as kg:
+        kg.import_triples(
+            [Triple(name, "Place of birth", "Yokohama") for name in ("Ko Itakura", "Yu Itakura")]
+        )
+        asked: list = []
+
+        def lookup_fn(lookups):
+            asked.extend(lookups)
+            return kg.resolver(fuzzy=False)(lookups)
+
+        other = OneLookup(tokenizer, "Yu Itakura", "Place of birth")  # a name the prompt did not write
+        for out in decode_both(model, tokenizer, other, lookup_fn, entities_from_context=True):
+            [record] = out.lookups
+            assert (record.entity, record.value, record.path) == ("Yu Itakura", "unknown", "unwritten")
+        assert asked == []  # the store was never asked
+        same = OneLookup(tokenizer, "ko  ITAKURA", "Place of birth")  # the prompt's, case and spacing aside
+        for out in decode_both(model, tokenizer, same, lookup_fn, entities_from_context=True):
+            assert [(r.value, r.path) for r in out.lookups] == [("Yokohama", "exact")]
+        for out in decode_both(model, tokenizer, other, lookup_fn):  # off (the default): asked as written
+            assert [(r.value, r.path) for r in out.lookups] == [("Yokohama", "exact")]
+
+
+def test_entity_unwritten_reads_the_prompt_and_the_clean_text_before_the_lookup():
+    from lmlm.model.answers import entity_unwritten
+
+    looked_up = format_pretraining_lookup("Ko Itakura", "Sibling", "Yu Itakura")
+    before = looked_up + " Yu Itakura is her brother. "  # the value as the text writes it after the lookup
+    assert not entity_unwritten("Yu Itakura", "Ko Itakura's family:", before)
+    assert entity_unwritten(
+        "Yu Itakura", "Ko Itakura's family:", looked_up
+    )  # a lookup's own words do not count
+    assert not entity_unwritten("ko itakura", "Ko Itakura's family:", "")
+    assert entity_unwritten("Itakura Ko", "Ko Itakura was born in", "")  # whole name, in its order
+    assert entity_unwritten("Ko Ita", "Ko Itakura was born in", "")  # whole words only

@@ -29,6 +29,7 @@ def test_help_lists_the_decoding_fields_with_their_help(capsys):
         "--sample",
         "--no-lookup",
         "--no-constrain",
+        "--entities-from-context",
         "--unknown-value",
         "--logit-bias",
         "--fallback",
