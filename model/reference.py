@@ -93,13 +93,13 @@ def reference_generate(
             new = new[:-1]
         text += tokenizer.decode(new, skip_special_tokens=False, clean_up_tokenization_spaces=False)
         if follow.last_action is Action.LOOKUP:
-            query = parse_pending_lookup(text[text.rfind(DB_START) :])
+            start = text.rfind(DB_START)
+            query = parse_pending_lookup(text[start:])
             if query is None:
                 text += DB_END
                 state.close_broken([ids_of.end])
                 records.append(LookupRecord("", "", None, "invalid"))
                 continue
-            start = text.rfind(DB_START)
             if args.entities_from_context and entity_unwritten(
                 query.entity, prompt, text[len(prompt) : start]
             ):
