@@ -52,8 +52,20 @@ class AppConfig:
         default=False,
         metadata={"help": "hide and refuse every write (for sharing with people who only look)"},
     )
+    entities_from_context: bool | None = field(
+        default=None,
+        metadata={
+            "help": "first value of the decoding option of that name (a lookup of a name not yet written "
+            "is answered unknown, not asked); default: on with the demo's models, as its report decodes "
+            "them, else off"
+        },
+    )
 
     def __post_init__(self) -> None:
+        if self.entities_from_context not in (None, True, False):
+            raise ValueError(
+                f"entities_from_context must be true, false or null, got {self.entities_from_context!r}"
+            )
         if not isinstance(self.threads, int) or self.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {self.threads!r}")
         for name in ("store", "model", "standard_model", "tokenizer", "prompts"):
@@ -77,13 +89,19 @@ class AppConfig:
             raise ValueError(f"{CONFIG_ENV} is not a valid app configuration: {e}") from e
 
     @classmethod
-    def of_demo(cls, demo: DemoPaths) -> AppConfig:
-        """The demo's store, models and prompts (``lmlm demo`` opens the app on them)."""
+    def of_demo(cls, demo: DemoPaths, *, entities_from_context: bool | None = None) -> AppConfig:
+        """The demo's store, models and prompts (``lmlm demo`` opens the app on them), decoded as the
+        demo decodes them (``DemoConfig.entities_from_context`` unless given)."""
+        from lmlm.demo_build import DemoConfig
+
+        if entities_from_context is None:
+            entities_from_context = DemoConfig().entities_from_context
         return cls(
             store=str(demo.kg),
             model=str(demo.model("lmlm")),
             standard_model=str(demo.model("standard")),
             prompts=str(demo.world / "prompts.jsonl"),
+            entities_from_context=entities_from_context,
         )
 
     def with_defaults(self) -> AppConfig:
@@ -100,10 +118,12 @@ class AppConfig:
             path = getattr(theirs, name)
             return getattr(self, name) or (path if path and Path(path).exists() else None)
 
+        given = self.entities_from_context
         return dataclasses.replace(
             self,
             store=given_or_demo("store") or default_store_location(),
             **{name: given_or_demo(name) for name in ("model", "standard_model", "prompts")},
+            entities_from_context=theirs.entities_from_context if given is None else given,
         )
 
 

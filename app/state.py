@@ -7,7 +7,7 @@ last generated). What every tab shares (models, the store, the fuzzy index) is i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -54,6 +54,13 @@ class Settings:
     decoding: DecodingArgs = field(default_factory=lambda: DecodingArgs(max_new_tokens=48))
     compare: bool = True  # also decode with lookups off and with the Standard model
 
+    @classmethod
+    def first(cls, config: AppConfig) -> Settings:
+        """A new tab's settings: the config's first value of ``entities_from_context``."""
+        settings = cls(config)
+        first = bool(config.entities_from_context)
+        return replace(settings, decoding=replace(settings.decoding, entities_from_context=first))
+
 
 @dataclass(frozen=True)
 class PendingForget:
@@ -78,7 +85,7 @@ class PendingForget:
 def init(config: AppConfig) -> None:
     """First values for a new tab; later runs keep what is there."""
     defaults = {
-        SETTINGS: lambda: Settings(config),
+        SETTINGS: lambda: Settings.first(config),
         PROMPTS: list,
         OUTPUTS: lambda: None,
         REGENERATION: lambda: None,

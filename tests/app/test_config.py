@@ -46,3 +46,27 @@ def test_demo_files_missing_are_left_out(demo):
     build(demo, prompts=False)
     got = AppConfig().with_defaults()
     assert got.prompts is None and got.model == str(demo.model("lmlm")) and got.store == str(demo.kg)
+
+
+def test_the_demo_is_decoded_in_the_app_as_its_report_decodes_it(demo, tmp_path):
+    from lmlm.app.state import Settings
+    from lmlm.demo_build import DemoConfig
+
+    build(demo)
+    on_demo = AppConfig().with_defaults()
+    assert on_demo.entities_from_context is DemoConfig().entities_from_context is True
+    assert Settings.first(on_demo).decoding.entities_from_context is True
+    # a choice given wins; `lmlm demo --no-entities-from-context` passes its own
+    assert AppConfig(entities_from_context=False).with_defaults().entities_from_context is False
+    assert AppConfig.of_demo(demo, entities_from_context=False).entities_from_context is False
+    # a model of one's own is decoded with the option off unless asked
+    own = AppConfig(model="my-model").with_defaults()
+    assert own.entities_from_context is None and not Settings.first(own).decoding.entities_from_context
+    assert Settings.first(AppConfig(model="m", entities_from_context=True)).decoding.entities_from_context
+
+
+def test_the_option_travels_to_the_app_process_and_is_checked(demo):
+    config = AppConfig(model="m", entities_from_context=True)
+    assert AppConfig.from_env(config.to_env()) == config
+    with pytest.raises(ValueError, match="entities_from_context must be true, false or null"):
+        AppConfig.from_env({"LMLM_APP_CONFIG": '{"entities_from_context": "yes"}'})

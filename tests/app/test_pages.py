@@ -95,6 +95,15 @@ def test_generate_highlights_each_looked_up_value_beside_the_weights_alone(start
 
 
 @pytest.mark.slow
+def test_the_generate_page_starts_with_the_configured_entities_from_context(start_app, app_config):
+    for first in (True, None):
+        at = start_app(dataclasses.replace(app_config, entities_from_context=first))
+        _no_exception(at)
+        assert at.checkbox(key="decoding_entities_from_context").value is bool(first)
+        assert at.session_state[state.SETTINGS].decoding.entities_from_context is bool(first)
+
+
+@pytest.mark.slow
 def test_edit_forget_and_undo_each_regenerate_the_prompts(start_app, app_config, edit_case):
     case = edit_case
     at = start_app(app_config)
