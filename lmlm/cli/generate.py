@@ -35,12 +35,16 @@ def register(groups) -> None:
     )
     decoding = p.add_argument_group("decoding")
     # logit_bias is a mapping or "paper": one flag that parses both (add_dataclass_arguments takes one type)
-    add_dataclass_arguments(decoding, DecodingArgs, exclude=("logit_bias",))
+    add_dataclass_arguments(decoding, DecodingArgs, exclude=("logit_bias", "entities_from_context"))
     decoding.add_argument(
-        "--logit-bias",
-        type=_logit_bias,
+        "--logit-bias", type=_logit_bias, default=None, help=_field_help("logit_bias").replace("%", "%%")
+    )
+    decoding.add_argument(  # not given: the demo's choice with the demo model (see _decoding)
+        "--entities-from-context",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help=next(f for f in dataclasses.fields(DecodingArgs) if f.name == "logit_bias").metadata["help"],
+        help=_field_help("entities_from_context")
+        + " (default: on with the demo model, as the demo's report decodes it; off with --model)",
     )
     resolver = p.add_argument_group("resolver")  # the miss policy is the resolver's, not the decoder's
     add_dataclass_arguments(
@@ -54,6 +58,10 @@ def register(groups) -> None:
     p.add_argument("--raw", action="store_true", help="also print the text with its lookups inline")
     add_output_flags(p, top=True)
     p.set_defaults(func=cmd_generate)
+
+
+def _field_help(name: str) -> str:
+    return next(f for f in dataclasses.fields(DecodingArgs) if f.name == name).metadata["help"]
 
 
 def _logit_bias(text: str):
@@ -80,6 +88,17 @@ def _prompts(args) -> list[str]:
     return prompts
 
 
+def _decoding(args) -> DecodingArgs:
+    """The decoding flags; ``--entities-from-context`` not given is on with the demo model (as the
+    demo's report decodes it) and off with a model of one's own."""
+    entities = args.entities_from_context
+    if entities is None:
+        from lmlm.demo_build import DemoConfig
+
+        entities = args.model is None and DemoConfig().entities_from_context
+    return dataclass_from_args(DecodingArgs, args, entities_from_context=entities)
+
+
 def _locations(args) -> tuple[str, str | None]:
     """The model and the store (None with lookups off: no store is opened)."""
     from lmlm.kg.knowledge_graph import default_store_location, lmlm_home
@@ -100,7 +119,7 @@ def cmd_generate(args) -> int:
     from lmlm.api import load_lmlm
 
     prompts = _prompts(args)
-    decoding = dataclass_from_args(DecodingArgs, args)
+    decoding = _decoding(args)
     model_path, store = _locations(args)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
@@ -114,7 +133,15 @@ def cmd_generate(args) -> int:
         if model.knowledge_graph is not None:
             model.knowledge_graph.close()
     if args.json:
-        print_json({"model": model_path, "store": store, "outputs": [o.to_dict() for o in outputs]})
+        outputs_json = [o.to_dict() for o in outputs]
+        print_json(
+            {
+                "model": model_path,
+                "store": store,
+                "decoding": dataclasses.asdict(decoding),
+                "outputs": outputs_json,
+            }
+        )
         return 0
     for output in outputs:
         _print_output(output, args.raw)

@@ -167,6 +167,24 @@ def test_top1_fallback_of_the_resolver_answers_a_misspelt_name_with_the_nearest_
     assert out.lookups and all(r.value != "unknown" and r.path in ("exact", "fuzzy") for r in out.lookups)
 
 
+@pytest.mark.parametrize(
+    ("own_model", "flag", "expected"),
+    [(False, None, True), (True, None, False), (True, "--entities-from-context", True)]
+    + [(False, "--no-entities-from-context", False)],
+)
+def test_lmlm_generate_decodes_the_demo_model_as_the_demo_does(
+    mini_demo, prompts, capsys, monkeypatch, own_model, flag, expected
+):
+    # the demo's default (DemoConfig.entities_from_context) with the demo model, off with one's own
+    monkeypatch.setenv("LMLM_HOME", str(mini_demo.root.parent))
+    argv = ["generate", prompts[0], "--max-new-tokens", "4", "--json"]
+    argv += ["--model", str(mini_demo.model("lmlm")), "--store", str(mini_demo.kg)] if own_model else []
+    assert main(argv + ([flag] if flag else [])) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["decoding"]["entities_from_context"] is expected
+    assert data["model"] == str(mini_demo.model("lmlm")) and data["store"] == str(mini_demo.kg)
+
+
 def test_lmlm_generate_command_prints_json_with_provenance(mini_demo, prompts, capsys):
     argv = ["generate", prompts[0], prompts[1], "--model", str(mini_demo.model("lmlm"))]
     assert main([*argv, "--store", str(mini_demo.kg), "--max-new-tokens", "16", "--json"]) == 0
