@@ -4,7 +4,8 @@
 ``NEO4J_USER``/``NEO4J_PASSWORD`` from the environment); default ``$LMLM_STORE`` or
 ``$LMLM_HOME/kg``. Exact lookups never load the embedding model.
 
-Only ``import`` and ``set`` create a store that does not exist; every other command (the reads,
+Only ``import`` and ``set`` create a store that does not exist (and remove it again when they fail
+before storing anything: a bad first file leaves no empty store behind); every other command (the reads,
 and the edits that need facts to act on: forget, merge, undo, clear, index) refuses one with an error
 naming the path, so a mistyped ``--store`` is never an empty store that answers "miss". A store whose
 files cannot be written is read as usual; a command that would write to it says that it is read-only.
@@ -13,8 +14,11 @@ files cannot be written is read as usual; a command that would write to it says 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from lmlm.cli.common import (
@@ -25,8 +29,15 @@ from lmlm.cli.common import (
     emit,
     print_json,
 )
+from lmlm.kg.errors import KnowledgeStoreError
 from lmlm.kg.formats import FORMATS
-from lmlm.kg.knowledge_graph import AUTO_COMPRESS_FACTS, INDEX_KINDS, KnowledgeGraph, is_neo4j_uri
+from lmlm.kg.knowledge_graph import (
+    AUTO_COMPRESS_FACTS,
+    INDEX_KINDS,
+    KnowledgeGraph,
+    default_store_location,
+    is_neo4j_uri,
+)
 from lmlm.kg.resolver import ResolverConfig
 from lmlm.kg.store import Change
 from lmlm.kg.vector_index import COMPRESSED_KIND
@@ -131,6 +142,32 @@ def open_graph(args, *, create: bool = False) -> KnowledgeGraph:
     return KnowledgeGraph.open(args.store, create=create, index_kind=args.index_kind)
 
 
+@contextlib.contextmanager
+def graph_to_write(args) -> Iterator[KnowledgeGraph]:
+    """``open_graph(args, create=True)`` for ``import`` and ``set``. An embedded store that this
+    command made is removed again when the command fails before any change is stored (a mistyped
+    or bad file leaves no empty store for later reads to answer "miss" from)."""
+    location = args.store or default_store_location()
+    made = None if is_neo4j_uri(location) or Path(location).exists() else Path(location)
+    try:
+        with open_graph(args, create=True) as kg:
+            yield kg
+    except BaseException:
+        if made is not None:
+            _remove_if_unused(made)
+        raise
+
+
+def _remove_if_unused(location: Path) -> None:
+    try:
+        with KnowledgeGraph.open(location, create=False) as kg:
+            stats = kg.store.stats()
+    except KnowledgeStoreError:
+        return
+    if stats.facts == 0 and stats.changes == 0:
+        shutil.rmtree(location, ignore_errors=True)
+
+
 def describe_change(change: Change) -> str:
     lines = [f"change {change.id}: {change.summary}"]
     lines += [f"  - {f.entity} | {f.relation} | {f.value}" for f in change.removed[:20]]
@@ -149,7 +186,7 @@ def describe_history_line(change: Change) -> str:
 
 # ---------------------------------------------------------------- commands
 def cmd_import(args) -> int:
-    with open_graph(args, create=True) as kg:
+    with graph_to_write(args) as kg:
         results = kg.import_files(
             args.files, fmt=args.format, progress=not args.json, strict=not args.lenient
         )
@@ -195,7 +232,7 @@ def cmd_lookup(args) -> int:
 
 
 def cmd_set(args) -> int:
-    with open_graph(args, create=True) as kg:
+    with graph_to_write(args) as kg:
         change = kg.set_fact(args.entity, args.relation, args.value, replace=not args.add, source=args.source)
         emit(args, change.to_dict(), describe_change(change))
     return 0

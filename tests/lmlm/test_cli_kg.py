@@ -306,6 +306,34 @@ def test_only_import_and_set_create_a_store(capsys, tmp_path, facts_file):
     assert run_json(capsys, "kg", "--store", str(imported), "stats")["facts"] == 3
 
 
+def test_a_store_made_by_a_failing_import_or_set_is_removed_again(capsys, tmp_path, facts_file, monkeypatch):
+    monkeypatch.setenv("LMLM_HOME", str(tmp_path / "home"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("entity,relation,value\nKo Itakura,Birthplace,Yokohama\nBad,,x\n", encoding="utf-8")
+    failing = {
+        "bad file": ["import", str(bad)],
+        "missing file": ["import", str(tmp_path / "missing.csv")],
+        "bad fact": ["set", "Ko Itakura", "", "Yokohama"],
+    }
+    for name, argv in failing.items():
+        new = tmp_path / name
+        code, _, err = run(capsys, "kg", "--store", str(new), *argv)
+        assert code == 1 and err.startswith("error: ")
+        assert not new.exists(), name  # a later read says "no store here", not "miss"
+        code, _, err = run(capsys, "kg", "--store", str(new), "lookup", "Ko Itakura", "Birthplace")
+        assert code == 1 and "no store here" in err
+
+    # a store that held something, or was there before, stays as it was
+    kept = tmp_path / "kept"
+    code, _, err = run(capsys, "kg", "--store", str(kept), "import", str(facts_file), str(bad), "--no-index")
+    assert code == 1 and "bad.csv: line 3: relation is empty" in err
+    assert run_json(capsys, "kg", "--store", str(kept), "stats")["facts"] == 3
+    empty = tmp_path / "empty-made-before"
+    empty.mkdir()
+    assert run(capsys, "kg", "--store", str(empty), "import", str(bad))[0] == 1
+    assert empty.is_dir()
+
+
 @pytest.mark.parametrize("content", ["", "\n\n", "entity,relation,value\n"], ids=["empty", "blank", "header"])
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".json"])
 def test_importing_a_file_with_no_records_logs_no_change(capsys, location, tmp_path, suffix, content):
