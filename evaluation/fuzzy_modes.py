@@ -25,8 +25,8 @@ answered at all, and of hard negatives answered at all. Calibration: the structu
 less ``--wrong-cost`` times the hard negatives answered (by default a wrong answer costs as much
 as a missed one; at 2 the choice answers fewer reworded relations than the old default did),
 among those that answer at most :data:`MAX_ABSENT` of the absent facts on every calibration set.
-The ideas (letter matching of names, learned contrasts, the reference list, the margin) are
-each switched off from the chosen setting. Writes ``fuzzy_modes.json`` and ``fuzzy_modes.png``
+The ideas (letter matching of names, learned contrasts, the reference list, snapping both relations
+to the reference list, the margin) are each switched off from the chosen setting. Writes ``fuzzy_modes.json`` and ``fuzzy_modes.png``
 under ``--out``.
 """
 
@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from lmlm.kg.embedding import Embedder
 from lmlm.kg.facts import Triple, normalize_key
@@ -73,6 +74,7 @@ GRID = {
     "relation_threshold": (0.45, 0.5, 0.55, 0.6, 0.65, 0.7),
     "relation_margin": (0.0, 0.05, 0.1),
     "contrasts": ("store+reference", "store", "reference", "none"),
+    "reference_cosine": (0.6, 0.7, 0.8, 1.01),  # 1.01: off
 }
 OLD_DEFAULT = ResolverConfig(entity_threshold=0.65, relation_threshold=0.65, spelling=False, contrasts="none")
 
@@ -240,6 +242,7 @@ def ideas(chosen: ResolverConfig) -> dict[str, ResolverConfig]:
             chosen, contrasts="reference" if "reference" in chosen.contrasts else "none"
         ),
         "- reference list": replace(chosen, contrasts="store" if "store" in chosen.contrasts else "none"),
+        "- reference snapping": replace(chosen, reference_cosine=1.01),
         "- all contrasts": replace(chosen, contrasts="none"),
         "margin 0.1": replace(chosen, relation_margin=0.1),
         "relation 0.65 (old)": replace(chosen, relation_threshold=0.65),
@@ -267,7 +270,8 @@ def run(args: FuzzyModesArgs) -> dict:
             for q in queries[name]:
                 kinds[q.kind] = kinds.get(q.kind, 0) + 1
             report["sets"][name] = {"facts": len(triples), "queries": kinds}
-        grid = [(c, {s: evaluate(graphs[s], queries[s], c) for s in calibration}) for c in grid_configs()]
+        configs = tqdm(grid_configs(), desc="calibration grid", unit=" settings")
+        grid = [(c, {s: evaluate(graphs[s], queries[s], c) for s in calibration}) for c in configs]
         chosen = choose(grid, args.wrong_cost)
         report["grid"] = [{"config": _short(c), **{s: _brief(m) for s, m in r.items()}} for c, r in grid]
         report["chosen"] = _short(chosen)

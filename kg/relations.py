@@ -11,7 +11,11 @@ knowledge comes from two places:
   relations apart is a contrasting pair (``birth``/``death``) that also tells apart "place of
   birth" and "place of death" for an entity that has only the first;
 - :data:`REFERENCE_RELATIONS`, a list of common relations, each different from the others (the
-  labels of frequent Wikidata properties), for stores too small to have seen a contrast.
+  labels of frequent Wikidata properties), for stores too small to have seen a contrast. Two
+  relations of the list differ; and a query relation and the stored relation it matched differ when
+  each is nearest a different relation of the list, both at :data:`REFERENCE_COSINE` or more
+  (:func:`apart_by_reference`: "ethnicity" is nearest "ethnic group", "Nationality" is nearest
+  "country of citizenship").
 
 Measured in ``evaluation/fuzzy_modes.py`` (learned contrasts and the reference list, each alone
 and together).
@@ -23,6 +27,8 @@ import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from .facts import Fact, normalize_key
 
@@ -59,6 +65,7 @@ votes received|electoral district|term start|term end|appointed by
 """.split("|") if r.strip())
 # fmt: on
 
+REFERENCE_COSINE = 0.7  # calibrated by evaluation/fuzzy_modes.py (ResolverConfig.reference_cosine)
 FUNCTION_WORDS = frozenset("of in on at by to for from with as into the a an".split())
 MAX_FAMILY = 64  # relations sharing all words but one; larger families are names of one pattern
 VALUE_CHECKS = 3  # entities read to see whether two relations hold different values
@@ -84,6 +91,19 @@ def one_word_apart(relations: Iterable[str]) -> Iterable[tuple[str, str, str, st
             for (a, word_a), (b, word_b) in itertools.combinations(family, 2):
                 if word_a != word_b:
                     yield a, b, word_a, word_b
+
+
+def apart_by_reference(
+    query_vectors: np.ndarray, stored_vectors: np.ndarray, reference_vectors: np.ndarray, min_cosine: float
+) -> np.ndarray:
+    """For each row (unit vectors of a query relation and of the stored relation it matched),
+    whether the two are nearest different relations of the reference list, each at ``min_cosine``
+    or more: the query then names another relation than the stored one."""
+    if not len(query_vectors) or not len(reference_vectors):
+        return np.zeros(len(query_vectors), dtype=bool)
+    query_sims, stored_sims = query_vectors @ reference_vectors.T, stored_vectors @ reference_vectors.T
+    close = (query_sims.max(axis=1) >= min_cosine) & (stored_sims.max(axis=1) >= min_cosine)
+    return close & (query_sims.argmax(axis=1) != stored_sims.argmax(axis=1))
 
 
 class RelationContrasts:

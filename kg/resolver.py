@@ -12,7 +12,8 @@ Fuzzy modes (``evaluation/fuzzy_modes.py`` measures both, and calibrates the def
   at ``entity_threshold``. Then the nearest of *that entity's own* relations, accepted at
   ``relation_threshold`` with a lead of ``relation_margin`` over the next one, unless the query
   names a relation known to differ from it (:mod:`lmlm.kg.relations`: "date of death" is not a
-  rewording of "date of birth", though MiniLM puts them closer than "born on").
+  rewording of "date of birth", though MiniLM puts them closer than "born on"; "ethnicity" and
+  "Nationality" are nearest two different relations of the reference list).
 
 Every fuzzy hit is read back from the store before it is answered, so a key the index still
 holds but the store no longer does is never returned. What the change log says was forgotten
@@ -35,6 +36,7 @@ from .facts import Fact, normalize_key
 from .forgotten import ForgottenKeys
 from .fuzzy_index import FuzzyIndex, KeyHit
 from .names import edit_distance, is_misspelling
+from .relations import REFERENCE_COSINE, REFERENCE_RELATIONS, apart_by_reference
 from .store import KnowledgeStore
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ MODES: tuple[str, ...] = get_args(ResolverMode)
 FALLBACKS: tuple[str, ...] = get_args(FallbackPolicy)
 CONTRASTS: tuple[str, ...] = get_args(ContrastSource)
 UNKNOWN_VALUE = "unknown"
+REFERENCE_KEYS = [normalize_key(r) for r in REFERENCE_RELATIONS]
 SPELLING_CANDIDATES = 8  # entities sharing most letter trigrams with a name, checked for a misspelling
 
 
@@ -109,6 +112,14 @@ class ResolverConfig:
             "reference list of common relations, both, or none"
         },
     )
+    reference_cosine: float = field(
+        default=REFERENCE_COSINE,  # calibrated by evaluation/fuzzy_modes.py
+        metadata={
+            "help": "structured mode, with the reference list among the contrasts: a query relation and "
+            "the stored one it matched are different relations when each is nearest a different relation "
+            "of the list at this cosine or more ('ethnicity' and 'Nationality'); above 1 turns it off"
+        },
+    )
     fallback: FallbackPolicy = field(
         default="none",
         metadata={
@@ -132,6 +143,10 @@ class ResolverConfig:
             value = getattr(self, name)
             if not -1.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a cosine in [-1, 1], got {value}")
+        if not 0.0 <= self.reference_cosine <= 1.01:
+            raise ValueError(
+                f"reference_cosine must be in [0, 1.01] (above 1: off), got {self.reference_cosine}"
+            )
         if not 0.0 <= self.relation_margin <= 2.0:
             raise ValueError(f"relation_margin must be in [0, 2], got {self.relation_margin}")
         if self.cache_size < 0:
@@ -322,7 +337,17 @@ class Resolver:
             key = candidates[int(order[0])]
             nearest.append((entity, key, best, margin) if key in stored else None)
         asked = [(relation, n[1]) for (_, relation), n in zip(queries, nearest) if n is not None]
-        differs = iter(contrasts.differ_many(asked) if contrasts is not None else [False] * len(asked))
+        differ = contrasts.differ_many(asked) if contrasts is not None else [False] * len(asked)
+        if "reference" in cfg.contrasts and cfg.reference_cosine <= 1.0 and asked:
+            q_vecs = np.stack([v for v, n in zip(rel_vecs, nearest) if n is not None])
+            apart = apart_by_reference(
+                q_vecs,
+                index.relation_vectors([key for _, key in asked]),
+                index.relation_vectors(REFERENCE_KEYS),
+                cfg.reference_cosine,
+            )
+            differ = [d or bool(a) for d, a in zip(differ, apart)]
+        differs = iter(differ)
         matches = [StructuredMatch(*n, next(differs)) if n is not None else None for n in nearest]
         facts = self._newest([m.key if m else ("", "") for m in matches])
         out: list[Resolution] = []

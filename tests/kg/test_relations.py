@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from lmlm.kg.facts import Triple
 from lmlm.kg.fuzzy_index import FuzzyIndex
-from lmlm.kg.relations import REFERENCE_RELATIONS, RelationContrasts, content_words, one_word_apart
+from lmlm.kg.relations import (
+    REFERENCE_RELATIONS,
+    RelationContrasts,
+    apart_by_reference,
+    content_words,
+    one_word_apart,
+)
 
 FACTS = [
     Triple("Ada Velnor", "Birth Date", "3 May 1901"),
@@ -107,3 +115,19 @@ def test_the_fuzzy_index_relearns_after_many_edits(tmp_path):
     after = index.relation_contrasts(store, use_reference=False)
     assert after is not before and after.differ("death place", "birth place")
     store.close()
+
+
+def test_two_relations_nearest_different_reference_relations_are_apart():
+    reference = np.eye(3, dtype=np.float32)  # three reference relations, orthogonal
+
+    def unit(*xs):
+        v = np.array(xs, dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    queries = np.stack([unit(0.9, 0.1, 0), unit(0.9, 0.1, 0), unit(0.5, 0.5, 0.5), unit(0.1, 0.9, 0)])
+    stored = np.stack([unit(0.1, 0.9, 0), unit(0.8, 0.2, 0), unit(0.1, 0.9, 0), unit(0.5, 0.5, 0.5)])
+    # nearest different entries, both close: apart; the same entry: not; one of them far from
+    # every entry (cosine 0.58 < 0.7): not known, so not apart
+    assert apart_by_reference(queries, stored, reference, 0.7).tolist() == [True, False, False, False]
+    assert apart_by_reference(queries, stored, reference, 0.5).tolist() == [True, False, True, True]
+    assert apart_by_reference(queries[:0], stored[:0], reference, 0.7).shape == (0,)
