@@ -14,8 +14,7 @@ knowledge comes from two places:
   labels of frequent Wikidata properties), for stores too small to have seen a contrast. Two
   relations of the list differ; and a query relation and the stored relation it matched differ when
   each is nearest a different relation of the list, both at :data:`REFERENCE_COSINE` or more
-  (:func:`apart_by_reference`: "ethnicity" is nearest "ethnic group", "Nationality" is nearest
-  "country of citizenship").
+  (:func:`apart_by_reference`: "founder" is nearest "founded by", "Owner" is nearest "owned by").
 
 Measured in ``evaluation/fuzzy_modes.py`` (learned contrasts and the reference list, each alone
 and together).

@@ -12,8 +12,8 @@ Fuzzy modes (``evaluation/fuzzy_modes.py`` measures both, and calibrates the def
   at ``entity_threshold``. Then the nearest of *that entity's own* relations, accepted at
   ``relation_threshold`` with a lead of ``relation_margin`` over the next one, unless the query
   names a relation known to differ from it (:mod:`lmlm.kg.relations`: "date of death" is not a
-  rewording of "date of birth", though MiniLM puts them closer than "born on"; "ethnicity" and
-  "Nationality" are nearest two different relations of the reference list).
+  rewording of "date of birth", though MiniLM puts them closer than "born on"; "founder" and
+  "Owner" are nearest two different relations of the reference list).
 
 Every fuzzy hit is read back from the store before it is answered, so a key the index still
 holds but the store no longer does is never returned. What the change log says was forgotten
@@ -117,7 +117,7 @@ class ResolverConfig:
         metadata={
             "help": "structured mode, with the reference list among the contrasts: a query relation and "
             "the stored one it matched are different relations when each is nearest a different relation "
-            "of the list at this cosine or more ('ethnicity' and 'Nationality'); above 1 turns it off"
+            "of the list at this cosine or more ('founder' and 'Owner'); above 1 turns it off"
         },
     )
     fallback: FallbackPolicy = field(
