@@ -91,11 +91,9 @@ class AppConfig:
     @classmethod
     def of_demo(cls, demo: DemoPaths, *, entities_from_context: bool | None = None) -> AppConfig:
         """The demo's store, models and prompts (``lmlm demo`` opens the app on them), decoded as the
-        demo decodes them (``DemoConfig.entities_from_context`` unless given)."""
-        from lmlm.demo_build import DemoConfig
-
+        demo's report decoded them (:meth:`DemoPaths.entities_from_context`) unless given."""
         if entities_from_context is None:
-            entities_from_context = DemoConfig().entities_from_context
+            entities_from_context = demo.entities_from_context()
         return cls(
             store=str(demo.kg),
             model=str(demo.model("lmlm")),

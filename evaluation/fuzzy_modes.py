@@ -26,8 +26,8 @@ less ``--wrong-cost`` times the hard negatives answered (by default a wrong answ
 as a missed one; at 2 the choice answers fewer reworded relations than the old default did),
 among those that answer at most :data:`MAX_ABSENT` of the absent facts on every calibration set.
 The ideas (letter matching of names, learned contrasts, the reference list, snapping both relations
-to the reference list, the margin) are each switched off from the chosen setting. Writes ``fuzzy_modes.json`` and ``fuzzy_modes.png``
-under ``--out``.
+to the reference list, the margin) are each switched off from the chosen setting. Writes
+``fuzzy_modes.json`` and ``fuzzy_modes.png`` under ``--out``.
 """
 
 from __future__ import annotations

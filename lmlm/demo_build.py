@@ -134,6 +134,15 @@ class DemoPaths:
     def stamps(self) -> Path:
         return self.root / "build.json"
 
+    def entities_from_context(self) -> bool:
+        """How the built demo's report decoded (``DecodingArgs.entities_from_context``), so that the
+        app and ``lmlm generate`` decode its models alike; ``DemoConfig``'s default before a build."""
+        try:
+            decoding = json.loads(self.report.read_text(encoding="utf-8"))["decoding"]
+            return bool(decoding["entities_from_context"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return DemoConfig().entities_from_context
+
 
 def _key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]

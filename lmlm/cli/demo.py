@@ -76,20 +76,19 @@ def cmd_demo(args) -> int:
         emit(args, {"root": str(paths.root), "report": report}, _report_text(paths, report))
         return 0
     if not args.walkthrough:
-        return _open_app(paths, report, args, config.entities_from_context)
+        return _open_app(paths, report, args)
     result = run_demo(paths, config)
     text = _report_text(paths, report) + "\n" + _run_text(result)
     emit(args, {"root": str(paths.root), "report": report, **result}, text)
     return 0
 
 
-def _open_app(paths, report: dict, args, entities_from_context: bool) -> int:
+def _open_app(paths, report: dict, args) -> int:
     from lmlm.app.config import AppConfig, ServerArgs
     from lmlm.cli.app import run_app
 
     print(_report_text(paths, report))
-    app_config = AppConfig.of_demo(paths, entities_from_context=entities_from_context)
-    return run_app(app_config, dataclass_from_args(ServerArgs, args))
+    return run_app(AppConfig.of_demo(paths), dataclass_from_args(ServerArgs, args))  # decoded as reported
 
 
 def _report_text(paths, report: dict) -> str:

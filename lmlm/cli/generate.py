@@ -36,9 +36,7 @@ def register(groups) -> None:
     decoding = p.add_argument_group("decoding")
     # logit_bias is a mapping or "paper": one flag that parses both (add_dataclass_arguments takes one type)
     add_dataclass_arguments(decoding, DecodingArgs, exclude=("logit_bias", "entities_from_context"))
-    decoding.add_argument(
-        "--logit-bias", type=_logit_bias, default=None, help=_field_help("logit_bias").replace("%", "%%")
-    )
+    decoding.add_argument("--logit-bias", type=_logit_bias, default=None, help=_field_help("logit_bias"))
     decoding.add_argument(  # not given: the demo's choice with the demo model (see _decoding)
         "--entities-from-context",
         action=argparse.BooleanOptionalAction,
@@ -61,7 +59,9 @@ def register(groups) -> None:
 
 
 def _field_help(name: str) -> str:
-    return next(f for f in dataclasses.fields(DecodingArgs) if f.name == name).metadata["help"]
+    """A ``DecodingArgs`` field's help, as argparse reads it (a "%" is a format there)."""
+    text = next(f for f in dataclasses.fields(DecodingArgs) if f.name == name).metadata["help"]
+    return text.replace("%", "%%")
 
 
 def _logit_bias(text: str):
@@ -93,9 +93,10 @@ def _decoding(args) -> DecodingArgs:
     demo's report decodes it) and off with a model of one's own."""
     entities = args.entities_from_context
     if entities is None:
-        from lmlm.demo_build import DemoConfig
+        from lmlm.demo_build import DemoPaths
+        from lmlm.kg.knowledge_graph import lmlm_home
 
-        entities = args.model is None and DemoConfig().entities_from_context
+        entities = args.model is None and DemoPaths(lmlm_home() / "demo").entities_from_context()
     return dataclass_from_args(DecodingArgs, args, entities_from_context=entities)
 
 

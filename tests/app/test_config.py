@@ -70,3 +70,15 @@ def test_the_option_travels_to_the_app_process_and_is_checked(demo):
     assert AppConfig.from_env(config.to_env()) == config
     with pytest.raises(ValueError, match="entities_from_context must be true, false or null"):
         AppConfig.from_env({"LMLM_APP_CONFIG": '{"entities_from_context": "yes"}'})
+
+
+def test_a_built_demo_is_decoded_as_its_report_says(demo):
+    import json
+
+    build(demo)
+    demo.report.write_text(json.dumps({"decoding": {"entities_from_context": False}}), encoding="utf-8")
+    assert demo.entities_from_context() is False  # `lmlm demo build --no-entities-from-context`
+    assert AppConfig().with_defaults().entities_from_context is False
+    assert AppConfig(entities_from_context=True).with_defaults().entities_from_context is True
+    demo.report.write_text("{not json", encoding="utf-8")  # unreadable: the build's default
+    assert demo.entities_from_context() is True

@@ -11,6 +11,7 @@ import pytest
 
 from lmlm import load_lmlm
 from lmlm.cli import main
+from lmlm.demo_build import DemoPaths
 from lmlm.kg import KnowledgeGraph, ResolverConfig
 from lmlm.kg.syntax import LOOKUP_TOKENS
 from lmlm.model import DecodingArgs, LookupDecoder, RowFinished, TextDelta
@@ -167,22 +168,32 @@ def test_top1_fallback_of_the_resolver_answers_a_misspelt_name_with_the_nearest_
     assert out.lookups and all(r.value != "unknown" and r.path in ("exact", "fuzzy") for r in out.lookups)
 
 
-@pytest.mark.parametrize(
-    ("own_model", "flag", "expected"),
-    [(False, None, True), (True, None, False), (True, "--entities-from-context", True)]
-    + [(False, "--no-entities-from-context", False)],
-)
-def test_lmlm_generate_decodes_the_demo_model_as_the_demo_does(
-    mini_demo, prompts, capsys, monkeypatch, own_model, flag, expected
+@pytest.mark.parametrize("reported", [True, False])
+def test_lmlm_generate_decodes_the_demo_model_as_its_report_did(
+    mini_demo, prompts, capsys, tmp_path, reported
 ):
-    # the demo's default (DemoConfig.entities_from_context) with the demo model, off with one's own
-    monkeypatch.setenv("LMLM_HOME", str(mini_demo.root.parent))
-    argv = ["generate", prompts[0], "--max-new-tokens", "4", "--json"]
-    argv += ["--model", str(mini_demo.model("lmlm")), "--store", str(mini_demo.kg)] if own_model else []
-    assert main(argv + ([flag] if flag else [])) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["decoding"]["entities_from_context"] is expected
-    assert data["model"] == str(mini_demo.model("lmlm")) and data["store"] == str(mini_demo.kg)
+    # a copy of the mini demo whose report says how it was decoded
+    home = tmp_path / "home"
+    shutil.copytree(mini_demo.root, home / "demo")
+    report = json.loads((home / "demo" / "report.json").read_text(encoding="utf-8"))
+    report["decoding"]["entities_from_context"] = reported
+    (home / "demo" / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    demo = DemoPaths(home / "demo")
+    own = ["--model", str(demo.model("lmlm")), "--store", str(demo.kg)]
+    cases = [  # flags -> entities_from_context: the report's with the demo model, off with one's own
+        ([], reported),
+        (own, False),
+        ([*own, "--entities-from-context"], True),
+        (["--no-entities-from-context"], False),
+    ]
+    for flags, expected in cases:
+        argv = ["generate", prompts[0], "--max-new-tokens", "4", "--json", *flags]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("LMLM_HOME", str(home))
+            assert main(argv) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["decoding"]["entities_from_context"] is expected, flags
+        assert data["model"] == str(demo.model("lmlm")) and data["store"] == str(demo.kg)
 
 
 def test_lmlm_generate_command_prints_json_with_provenance(mini_demo, prompts, capsys):
