@@ -14,7 +14,12 @@ knowledge comes from two places:
   labels of frequent Wikidata properties), for stores too small to have seen a contrast. Two
   relations of the list differ; and a query relation and the stored relation it matched differ when
   each is nearest a different relation of the list, both at :data:`REFERENCE_COSINE` or more
-  (:func:`apart_by_reference`: "founder" is nearest "founded by", "Owner" is nearest "owned by").
+  (:func:`apart_by_reference`: "founder" is nearest "founded by", "Owner" is nearest "owned by");
+- :data:`NON_SUBSECTIVE`, words that make a relation name something the bare relation is not: a
+  former spouse is not a spouse, a prospective buyer not a buyer (Kamp and Partee's privative and
+  non-subsective adjectives, plus "ex-"). A query and a stored relation differ when one has such a
+  word and the other has none (:func:`non_subsective`); "previous name" may still match "Former
+  Name". This also counts as built-in knowledge (``use_reference``).
 
 Measured in ``evaluation/fuzzy_modes.py`` (learned contrasts and the reference list, each alone
 and together).
@@ -64,6 +69,14 @@ votes received|electoral district|term start|term end|appointed by
 """.split("|") if r.strip())
 # fmt: on
 
+# fmt: off
+NON_SUBSECTIVE = frozenset("""
+former ex erstwhile onetime one-time previous past sometime quondam alleged supposed putative purported
+so-called fake false counterfeit mock pseudo fictional imaginary would-be potential prospective future
+intended proposed planned failed
+""".split())
+# fmt: on
+
 REFERENCE_COSINE = 0.7  # calibrated by evaluation/fuzzy_modes.py (ResolverConfig.reference_cosine)
 FUNCTION_WORDS = frozenset("of in on at by to for from with as into the a an".split())
 MAX_FAMILY = 64  # relations sharing all words but one; larger families are names of one pattern
@@ -74,6 +87,12 @@ def content_words(relation: str) -> tuple[str, ...]:
     """The words of a relation that carry its meaning (lower case, no function words, no 's)."""
     words = normalize_key(relation).replace("'s ", " ").replace("'s", "").split()
     return tuple(w for w in words if w not in FUNCTION_WORDS)
+
+
+def non_subsective(relation: str) -> frozenset[str]:
+    """The words of :data:`NON_SUBSECTIVE` in a relation, "ex-" prefixes included."""
+    words = normalize_key(relation).replace("\\'", "'").split()
+    return frozenset(w for w in words if w in NON_SUBSECTIVE or (w.startswith("ex-") and len(w) > 3))
 
 
 def one_word_apart(relations: Iterable[str]) -> Iterable[tuple[str, str, str, str]]:
@@ -140,10 +159,13 @@ class RelationContrasts:
     def differ(self, query_relation: str, relation_key: str) -> bool:
         """Whether ``query_relation`` names another relation than the stored ``relation_key``:
         a relation known to differ from it (held with another value by one entity, or both in
-        the reference list), or one word away from it by a contrasting pair of words."""
+        the reference list), one word away from it by a contrasting pair of words, or (with the
+        built-in knowledge) one of the two qualified by a non-subsective word and the other not."""
         query_key = normalize_key(query_relation)
         if query_key == relation_key:
             return False
+        if self.reference and bool(non_subsective(query_key)) != bool(non_subsective(relation_key)):
+            return True
         if self.known_distinct([(query_key, relation_key)])[0]:
             return True
         q_words, r_words = set(content_words(query_key)), set(content_words(relation_key))

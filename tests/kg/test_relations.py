@@ -11,6 +11,7 @@ from lmlm.kg.relations import (
     RelationContrasts,
     apart_by_reference,
     content_words,
+    non_subsective,
     one_word_apart,
 )
 
@@ -82,6 +83,24 @@ def test_the_reference_list_covers_a_store_that_never_saw_the_contrast(store):
     assert with_reference.differ("date of death", "date of birth")
     assert with_reference.differ("mother", "father") and with_reference.differ("death place", "birth place")
     assert not with_reference.differ("born on", "date of birth")
+
+
+def test_non_subsective_words_make_another_relation(store):
+    assert non_subsective("Former Spouse") == {"former"} and non_subsective("ex-wife") == {"ex-wife"}
+    assert (
+        not non_subsective("Spouse")
+        and not non_subsective("Expert in")
+        and non_subsective("ex wife") == {"ex"}
+    )
+    store.import_triples(FACTS)
+    built_in = RelationContrasts(relations_of(store), store.facts_by_keys, use_store=False)
+    assert built_in.differ("former occupation", "occupation") and built_in.differ(
+        "occupation", "former occupation"
+    )
+    assert built_in.differ("prospective employer", "employer")
+    assert not built_in.differ("previous name", "former name")  # both qualified: may be a rewording
+    store_only = RelationContrasts(relations_of(store), store.facts_by_keys, use_reference=False)
+    assert not store_only.differ("former occupation", "occupation")
 
 
 def test_reference_relations_are_distinct_names():

@@ -114,6 +114,23 @@ def test_relations_nearest_two_different_reference_relations_are_not_rewordings(
     assert kg.resolver().resolve("Ada Velnor", "ethnicity").value == "Kalonian"
 
 
+def test_a_former_relation_is_not_the_relation(store, tmp_path):
+    facts = [
+        *FACTS,
+        Triple("Ada Velnor", "Spouse", "Ivo Marr"),
+        Triple("Kalo Press", "Former Name", "Marr Print"),
+    ]
+    kg = graph_of(store, tmp_path, facts)
+    for former in ("former spouse", "ex-husband", "Previous Spouse"):
+        assert kg.resolver().resolve("Ada Velnor", former).path == "miss", former
+    assert kg.resolver().resolve("Marisol Quintero", "former employer").path == "miss"
+    assert kg.resolver(contrasts="store").resolve("Ada Velnor", "former spouse").value == "Ivo Marr"
+    # a rewording that keeps the qualifier is answered, and a plain query does not take the former one
+    assert kg.resolver().resolve("Kalo Press", "previous name").value == "Marr Print"
+    assert kg.resolver().resolve("Ada Velnor", "married to").value == "Ivo Marr"
+    assert kg.resolver().resolve("Kalo Press", "name").path == "miss"
+
+
 def test_fallback_policies(kg):
     query = ("Ko Itakura", "Favourite food")
     assert kg.resolver(fallback="none").resolve(*query).value is None
