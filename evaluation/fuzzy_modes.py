@@ -114,6 +114,7 @@ class Query:
     entity: str
     relation: str
     gold: frozenset[str]  # normalised acceptable values; empty when the fact is absent
+    source: str = ""  # the stored relation the query was made from
 
 
 class CachingEmbedder(Embedder):
@@ -186,7 +187,7 @@ def build_queries(triples: list[Triple], rng: random.Random, per_kind: int) -> l
                 key not in values and (new_entity or kind not in ("absent_entity", "lookalike"))
             ):
                 gold = frozenset(values[t.key]) if kind in ANSWERABLE else frozenset()
-                queries.append(Query(kind, entity, relation, gold))
+                queries.append(Query(kind, entity, relation, gold, t.relation))
                 made[kind] += 1
     return queries
 
