@@ -13,7 +13,8 @@ Fuzzy modes (``evaluation/fuzzy_modes.py`` measures both, and calibrates the def
   ``relation_threshold`` with a lead of ``relation_margin`` over the next one, unless the query
   names a relation known to differ from it (:mod:`lmlm.kg.relations`: "date of death" is not a
   rewording of "date of birth", though MiniLM puts them closer than "born on"; "founder" and
-  "Owner" are nearest two different relations of the reference list).
+  "Owner" are nearest two different relations of the reference list; "former spouse" is not
+  "Spouse").
 
 Every fuzzy hit is read back from the store before it is answered, so a key the index still
 holds but the store no longer does is never returned. What the change log says was forgotten
@@ -109,7 +110,7 @@ class ResolverConfig:
         metadata={
             "help": "structured mode: what tells a relation from one that reads alike (birth/death): "
             "what the store holds (two relations of one entity with different values), the built-in "
-            "reference list of common relations, both, or none"
+            "reference list of common relations and non-subsective words ('former'), both, or none"
         },
     )
     reference_cosine: float = field(
