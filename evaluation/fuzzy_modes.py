@@ -25,8 +25,8 @@ answered at all, and of hard negatives answered at all. Calibration: the structu
 less ``--wrong-cost`` times the hard negatives answered (by default a wrong answer costs as much
 as a missed one; at 2 the choice answers fewer reworded relations than the old default did),
 among those that answer at most :data:`MAX_ABSENT` of the absent facts on every calibration set.
-The ideas (letter matching of names, learned contrasts, the reference list, snapping both relations
-to the reference list, the margin) are each switched off from the chosen setting. Writes
+The ideas (letter matching of names, acronyms, learned contrasts, the reference list, snapping both
+relations to the reference list, the margin) are each switched off from the chosen setting. Writes
 ``fuzzy_modes.json`` and ``fuzzy_modes.png`` under ``--out``.
 """
 
@@ -239,6 +239,7 @@ def ideas(chosen: ResolverConfig) -> dict[str, ResolverConfig]:
         "structured, old default": OLD_DEFAULT,
         "calibrated": chosen,
         "- letter matching of names": replace(chosen, spelling=False),
+        "- acronyms": replace(chosen, acronyms=False),
         "- learned contrasts (store)": replace(
             chosen, contrasts="reference" if "reference" in chosen.contrasts else "none"
         ),
@@ -290,7 +291,7 @@ def run(args: FuzzyModesArgs) -> dict:
 
 
 def _short(config: ResolverConfig) -> dict:
-    keep = ("mode", "threshold") if config.mode == "flat" else ("mode", *GRID, "spelling")
+    keep = ("mode", "threshold") if config.mode == "flat" else ("mode", *GRID, "spelling", "acronyms")
     return {k: v for k, v in asdict(config).items() if k in keep}
 
 

@@ -95,6 +95,21 @@ def non_subsective(relation: str) -> frozenset[str]:
     return frozenset(w for w in words if w in NON_SUBSECTIVE or (w.startswith("ex-") and len(w) > 3))
 
 
+def acronym(relation: str) -> str | None:
+    """The letters of a relation written as an acronym ("DOB", "HQ": one word of 2 to 5 capitals,
+    dots allowed), lower case, else None. Lower-case words are words, not acronyms."""
+    text = relation.strip().replace(".", "")
+    return text.lower() if 2 <= len(text) <= 5 and text.isalpha() and text.isupper() else None
+
+
+def spells_acronym(letters: str, relation_key: str) -> bool:
+    """Whether ``letters`` are the initials of a relation's words, function words included or
+    not ("dob" and "db" for "date of birth")."""
+    words = [w for w in relation_key.replace("-", " ").split() if w[:1].isalnum()]
+    content = [w for w in words if w not in FUNCTION_WORDS]
+    return len(words) >= 2 and letters in {"".join(w[0] for w in words), "".join(w[0] for w in content)}
+
+
 def one_word_apart(relations: Iterable[str]) -> Iterable[tuple[str, str, str, str]]:
     """Pairs of relations (of two to four content words) equal but for one word in one place:
     ``(relation_a, relation_b, word_a, word_b)``."""

@@ -14,7 +14,8 @@ Fuzzy modes (``evaluation/fuzzy_modes.py`` measures both, and calibrates the def
   names a relation known to differ from it (:mod:`lmlm.kg.relations`: "date of death" is not a
   rewording of "date of birth", though MiniLM puts them closer than "born on"; "founder" and
   "Owner" are nearest two different relations of the reference list; "former spouse" is not
-  "Spouse").
+  "Spouse"). A relation written as an acronym ("DOB") matches the one relation of the entity whose
+  initials it spells.
 
 Every fuzzy hit is read back from the store before it is answered, so a key the index still
 holds but the store no longer does is never returned. What the change log says was forgotten
@@ -37,7 +38,7 @@ from .facts import Fact, normalize_key
 from .forgotten import ForgottenKeys
 from .fuzzy_index import FuzzyIndex, KeyHit
 from .names import edit_distance, is_misspelling
-from .relations import REFERENCE_COSINE, REFERENCE_RELATIONS, apart_by_reference
+from .relations import REFERENCE_COSINE, REFERENCE_RELATIONS, acronym, apart_by_reference, spells_acronym
 from .store import KnowledgeStore
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,13 @@ class ResolverConfig:
             "help": "structured mode: what tells a relation from one that reads alike (birth/death): "
             "what the store holds (two relations of one entity with different values), the built-in "
             "reference list of common relations and non-subsective words ('former'), both, or none"
+        },
+    )
+    acronyms: bool = field(
+        default=True,
+        metadata={
+            "help": "structured mode: a relation written as an acronym ('DOB') matches the one relation of "
+            "the entity whose initials it spells ('Date of birth')"
         },
     )
     reference_cosine: float = field(
@@ -239,7 +247,12 @@ class Resolver:
         """Resolve a batch. Items are (entity, relation) pairs or objects with those attributes."""
         queries = [(q.entity, q.relation) if hasattr(q, "entity") else (q[0], q[1]) for q in lookups]
         self._invalidate_if_edited()
-        keys = [(normalize_key(e), normalize_key(r)) for e, r in queries]
+        # an acronym is cached apart from the same letters in lower case: "DOB" may match, "dob" not
+        keys = [
+            (normalize_key(e), (a or "").upper() or normalize_key(r))
+            for e, r in queries
+            for a in [acronym(r)]
+        ]
         out: list[Resolution | None] = [self._cache.get(k) for k in keys]
         todo = [i for i, r in enumerate(out) if r is None]
         if todo:
@@ -321,7 +334,7 @@ class Resolver:
                 self.store, use_store="store" in cfg.contrasts, use_reference="reference" in cfg.contrasts
             )
         nearest: list[tuple[EntityMatch, str, float, float] | None] = []
-        for entity, q_vec in zip(entities, rel_vecs):
+        for entity, (_, relation), q_vec in zip(entities, queries, rel_vecs):
             stored = index.relations_of.get(entity.key, set()) if entity else set()
             # the entity's forgotten relations compete too: "birthplace" after a forgotten
             # "place of birth" is that forgotten fact, not the next nearest the entity still has
@@ -336,6 +349,10 @@ class Resolver:
             best = float(sims[order[0]])
             margin = best - float(sims[order[1]]) if len(order) > 1 else best
             key = candidates[int(order[0])]
+            letters = acronym(relation) if cfg.acronyms else None
+            spelt = [c for c in candidates if letters and spells_acronym(letters, c)]
+            if len(spelt) == 1:  # "DOB": the one relation it abbreviates, whatever the cosine
+                key, best, margin = spelt[0], 1.0, 1.0
             nearest.append((entity, key, best, margin) if key in stored else None)
         asked = [(relation, n[1]) for (_, relation), n in zip(queries, nearest) if n is not None]
         differ = contrasts.differ_many(asked) if contrasts is not None else [False] * len(asked)

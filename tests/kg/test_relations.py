@@ -9,10 +9,12 @@ from lmlm.kg.fuzzy_index import FuzzyIndex
 from lmlm.kg.relations import (
     REFERENCE_RELATIONS,
     RelationContrasts,
+    acronym,
     apart_by_reference,
     content_words,
     non_subsective,
     one_word_apart,
+    spells_acronym,
 )
 
 FACTS = [
@@ -101,6 +103,22 @@ def test_non_subsective_words_make_another_relation(store):
     assert not built_in.differ("previous name", "former name")  # both qualified: may be a rewording
     store_only = RelationContrasts(relations_of(store), store.facts_by_keys, use_reference=False)
     assert not store_only.differ("former occupation", "occupation")
+
+
+def test_acronyms_are_capitals_that_spell_initials():
+    assert [acronym(a) for a in ("DOB", " D.O.B. ", "HQ", "dob", "Team", "A", "NATION", "DOB2")] == [
+        "dob",
+        "dob",
+        "hq",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert spells_acronym("dob", "date of birth") and spells_acronym("db", "date of birth")
+    assert spells_acronym("ceo", "chief executive officer") and spells_acronym("pob", "place-of-birth")
+    assert not spells_acronym("dod", "date of birth") and not spells_acronym("t", "team")
 
 
 def test_reference_relations_are_distinct_names():

@@ -114,6 +114,21 @@ def test_relations_nearest_two_different_reference_relations_are_not_rewordings(
     assert kg.resolver().resolve("Ada Velnor", "ethnicity").value == "Kalonian"
 
 
+def test_an_acronym_matches_the_one_relation_it_spells(kg):
+    # "DOB" is at cosine 0.33 from "Date of birth": only its letters find it
+    res = kg.resolver().resolve("Ada Velnor", "DOB")
+    assert (res.value, res.path, res.relation) == ("3 May 1901", "fuzzy", "Date of birth")
+    assert kg.resolver().resolve("ada velnor", "D.O.B.").value == "3 May 1901"
+    assert kg.resolver(acronyms=False).resolve("Ada Velnor", "DOB").path == "miss"
+    resolver = kg.resolver()
+    assert (
+        resolver.resolve("Ada Velnor", "dob").path == "miss"
+    )  # a word, not an acronym, and not cached as one
+    assert resolver.resolve("Ada Velnor", "DOB").value == "3 May 1901"
+    assert resolver.resolve("Ada Velnor", "DOD").path == "miss"  # no relation of hers spells it
+    assert resolver.resolve("Ko Itakura", "POB").value == "Yokohama"  # "Place of birth"
+
+
 def test_a_former_relation_is_not_the_relation(store, tmp_path):
     facts = [
         *FACTS,
