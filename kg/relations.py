@@ -127,16 +127,35 @@ def one_word_apart(relations: Iterable[str]) -> Iterable[tuple[str, str, str, st
 
 
 def apart_by_reference(
-    query_vectors: np.ndarray, stored_vectors: np.ndarray, reference_vectors: np.ndarray, min_cosine: float
+    query_vectors: np.ndarray,
+    stored_vectors: np.ndarray,
+    reference_vectors: np.ndarray,
+    min_cosine: float,
+    *,
+    texts: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> np.ndarray:
     """For each row (unit vectors of a query relation and of the stored relation it matched),
     whether the two are nearest different relations of the reference list, each at ``min_cosine``
-    or more: the query then names another relation than the stored one."""
+    or more: the query then names another relation than the stored one.
+
+    With ``texts`` (the query relations, row for row, and the reference list), a query whose
+    content words are a strict part of its nearest entry's is broader than that entry, and being
+    nearest it says nothing: "company" is nearest "production company", yet may well be the stored
+    "Employer". Only the query is read so: a stored "Award" (nearest "award received") is still
+    apart from a query "nomination" (nearest "nominated for")."""
     if not len(query_vectors) or not len(reference_vectors):
         return np.zeros(len(query_vectors), dtype=bool)
     query_sims, stored_sims = query_vectors @ reference_vectors.T, stored_vectors @ reference_vectors.T
     close = (query_sims.max(axis=1) >= min_cosine) & (stored_sims.max(axis=1) >= min_cosine)
-    return close & (query_sims.argmax(axis=1) != stored_sims.argmax(axis=1))
+    query_near, stored_near = query_sims.argmax(axis=1), stored_sims.argmax(axis=1)
+    apart = close & (query_near != stored_near)
+    if texts is not None:
+        queries, reference = texts
+        broader = [
+            set(content_words(q)) < set(content_words(reference[i])) for q, i in zip(queries, query_near)
+        ]
+        apart &= ~np.array(broader, dtype=bool)
+    return apart
 
 
 class RelationContrasts:

@@ -363,6 +363,7 @@ class Resolver:
                 index.relation_vectors([key for _, key in asked]),
                 index.relation_vectors(REFERENCE_KEYS),
                 cfg.reference_cosine,
+                texts=([relation for relation, _ in asked], REFERENCE_KEYS),
             )
             differ = [d or bool(a) for d, a in zip(differ, apart)]
         differs = iter(differ)

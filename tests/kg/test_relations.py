@@ -168,3 +168,12 @@ def test_two_relations_nearest_different_reference_relations_are_apart():
     assert apart_by_reference(queries, stored, reference, 0.7).tolist() == [True, False, False, False]
     assert apart_by_reference(queries, stored, reference, 0.5).tolist() == [True, False, True, True]
     assert apart_by_reference(queries[:0], stored[:0], reference, 0.7).shape == (0,)
+    # a relation that is a strict part of its nearest entry is broader than it: that says nothing
+    entries = ["production company", "employer", "place of birth"]
+    texts = (["company", "film company", "Birth Place", "employer"], entries)
+    assert apart_by_reference(queries, stored, reference, 0.5, texts=texts).tolist() == [
+        False,  # "company" < "production company"
+        False,  # not apart anyway
+        True,  # "birth place" is no part of "employer"'s entry
+        True,  # only the query is read: the stored relation (entry 0 of three ties) may be broader
+    ]

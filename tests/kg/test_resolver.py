@@ -107,6 +107,13 @@ def test_relations_nearest_two_different_reference_relations_are_not_rewordings(
     assert kg.resolver().resolve("Kalo Press", "founder").path == "miss"
     assert kg.resolver(reference_cosine=1.01).resolve("Kalo Press", "founder").value == "Ada Velnor"
     assert kg.resolver(contrasts="store").resolve("Kalo Press", "founder").value == "Ada Velnor"
+    # "company" is nearest "production company" (0.82), "Employer" nearest "employer": but "company"
+    # is broader than the entry it is nearest, which says nothing of what it means
+    assert kg.resolver().resolve("Marisol Quintero", "company").value == "Velnor Institute"
+    # only the query is read so: a stored "Award" (nearest "award received") is no broader excuse
+    kg.import_triples([Triple("Ko Itakura", "Award", "Varen Prize")])
+    assert kg.resolver().resolve("Ko Itakura", "nomination").path == "miss"
+    assert kg.resolver(reference_cosine=1.01).resolve("Ko Itakura", "nomination").value == "Varen Prize"
     # a rewording nearest the same reference relation is answered
     assert kg.resolver().resolve("Kalo Press", "owned by").value == "Ada Velnor"
     # both must be near the list: "Nationality" is at most 0.6 from any entry, so "ethnicity" (0.84
