@@ -162,6 +162,13 @@ class ResolverConfig:
             raise ValueError(f"cache_size must be >= 0, got {self.cache_size}")
 
 
+def _cache_key(entity: str, relation: str) -> tuple[str, str]:
+    """The normalised key, except that an acronym keeps its capitals: "DOB" may match a relation
+    that "dob" (a word) does not, so the two are cached apart."""
+    letters = acronym(relation)
+    return normalize_key(entity), letters.upper() if letters else normalize_key(relation)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """The best stored fact a fuzzy search found for one query, and its score (accepted or not)."""
@@ -247,12 +254,7 @@ class Resolver:
         """Resolve a batch. Items are (entity, relation) pairs or objects with those attributes."""
         queries = [(q.entity, q.relation) if hasattr(q, "entity") else (q[0], q[1]) for q in lookups]
         self._invalidate_if_edited()
-        # an acronym is cached apart from the same letters in lower case: "DOB" may match, "dob" not
-        keys = [
-            (normalize_key(e), (a or "").upper() or normalize_key(r))
-            for e, r in queries
-            for a in [acronym(r)]
-        ]
+        keys = [_cache_key(e, r) for e, r in queries]
         out: list[Resolution | None] = [self._cache.get(k) for k in keys]
         todo = [i for i, r in enumerate(out) if r is None]
         if todo:
@@ -350,7 +352,7 @@ class Resolver:
             margin = best - float(sims[order[1]]) if len(order) > 1 else best
             key = candidates[int(order[0])]
             letters = acronym(relation) if cfg.acronyms else None
-            spelt = [c for c in candidates if letters and spells_acronym(letters, c)]
+            spelt = [c for c in candidates if spells_acronym(letters, c)] if letters else []
             if len(spelt) == 1:  # "DOB": the one relation it abbreviates, whatever the cosine
                 key, best, margin = spelt[0], 1.0, 1.0
             nearest.append((entity, key, best, margin) if key in stored else None)
