@@ -96,16 +96,21 @@ class FuzzyModesArgs:
             raise ValueError(f"--wrong-cost must be >= 0, got {self.wrong_cost}")
         if self.per_kind < 1:
             raise ValueError(f"--per-kind must be >= 1, got {self.per_kind}")
-        unknown = [s for s in self.sets if s not in SETS]
-        if unknown or not self.sets:
-            raise ValueError(f"--sets: unknown {unknown or 'none given'}; choose from {', '.join(SETS)}")
+        check_sets(self.data, self.sets)
         if not [s for s in self.sets if s != self.heldout]:
             raise ValueError(f"--sets: every set is --heldout {self.heldout}; nothing to calibrate on")
-        if not Path(self.data).is_dir():
-            raise ValueError(f"--data {self.data}: no such directory")
-        missing = [f for s in self.sets for f in SETS[s] if not (Path(self.data) / f).is_file()]
-        if missing:
-            raise ValueError(f"--data {self.data}: missing {', '.join(dict.fromkeys(missing))}")
+
+
+def check_sets(data: str, sets: list[str]) -> None:
+    """``--sets`` are known and ``--data`` holds their files, or a ValueError naming the flag."""
+    unknown = [s for s in sets if s not in SETS]
+    if unknown or not sets:
+        raise ValueError(f"--sets: unknown {unknown or 'none given'}; choose from {', '.join(SETS)}")
+    if not Path(data).is_dir():
+        raise ValueError(f"--data {data}: no such directory")
+    missing = [f for s in sets for f in SETS[s] if not (Path(data) / f).is_file()]
+    if missing:
+        raise ValueError(f"--data {data}: missing {', '.join(dict.fromkeys(missing))}")
 
 
 @dataclass(frozen=True)

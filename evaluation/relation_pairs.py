@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from lmlm.kg.embedding import Embedder
 
 from .entry_point import parse_script_args, write_json
-from .fuzzy_modes import SETS, build_queries, load_set
+from .fuzzy_modes import SETS, build_queries, check_sets, load_set
 
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.3, 0.951, 0.05))
 KINDS = ("reworded", "near_relation")
@@ -52,14 +52,7 @@ class RelationPairsArgs:
     def __post_init__(self) -> None:
         if self.per_kind < 1:
             raise ValueError(f"--per-kind must be >= 1, got {self.per_kind}")
-        unknown = [s for s in self.sets if s not in SETS]
-        if unknown or not self.sets:
-            raise ValueError(f"--sets: unknown {unknown or 'none given'}; choose from {', '.join(SETS)}")
-        if not Path(self.data).is_dir():
-            raise ValueError(f"--data {self.data}: no such directory")
-        missing = [f for s in self.sets for f in SETS[s] if not (Path(self.data) / f).is_file()]
-        if missing:
-            raise ValueError(f"--data {self.data}: missing {', '.join(dict.fromkeys(missing))}")
+        check_sets(self.data, self.sets)
         for model in self.embedders:  # a hub name ("org/model") is left to the hub
             if model.startswith(("/", ".", "~")) and not Path(model).expanduser().is_dir():
                 raise ValueError(f"--embedders {model}: no such directory")
