@@ -24,7 +24,9 @@ answered at all, and of hard negatives answered at all. Calibration: the structu
 :data:`GRID` on the calibration sets; chosen is the one with the most answerable queries right,
 less ``--wrong-cost`` times the hard negatives answered (by default a wrong answer costs as much
 as a missed one; at 2 the choice answers fewer reworded relations than the old default did),
-among those that answer at most :data:`MAX_ABSENT` of the absent facts on every calibration set.
+among those that answer at most :data:`MAX_ABSENT` of the absent facts on every calibration set
+(and, with ``--max-hard``, at most that share of the hard negatives). ``lmlm kg calibrate`` runs the
+same calibration on queries made from one's own store (:mod:`lmlm.evaluation.calibration`).
 The ideas (letter matching of names, acronyms, learned contrasts, the reference list, snapping both
 relations to the reference list, the margin) are each switched off from the chosen setting. Writes
 ``fuzzy_modes.json`` and ``fuzzy_modes.png`` under ``--out``.
@@ -90,15 +92,26 @@ class FuzzyModesArgs:
     wrong_cost: float = field(
         default=1.0, metadata={"help": "calibration: what a hard negative answered costs, in missed answers"}
     )
+    max_hard: float = field(
+        default=1.0,
+        metadata={"help": "calibration: the largest share of hard negatives answered on any set; 1: no cap"},
+    )
 
     def __post_init__(self) -> None:
-        if self.wrong_cost < 0:
-            raise ValueError(f"--wrong-cost must be >= 0, got {self.wrong_cost}")
-        if self.per_kind < 1:
-            raise ValueError(f"--per-kind must be >= 1, got {self.per_kind}")
+        check_calibration(self.max_hard, self.wrong_cost, self.per_kind)
         check_sets(self.data, self.sets)
         if not [s for s in self.sets if s != self.heldout]:
             raise ValueError(f"--sets: every set is --heldout {self.heldout}; nothing to calibrate on")
+
+
+def check_calibration(max_hard: float, wrong_cost: float, per_kind: int) -> None:
+    """The flags of a calibration (here and in ``lmlm kg calibrate``), or a ValueError naming one."""
+    if not 0.0 <= max_hard <= 1.0:
+        raise ValueError(f"--max-hard must be a share in [0, 1], got {max_hard}")
+    if wrong_cost < 0:
+        raise ValueError(f"--wrong-cost must be >= 0, got {wrong_cost}")
+    if per_kind < 1:
+        raise ValueError(f"--per-kind must be >= 1, got {per_kind}")
 
 
 def check_sets(data: str, sets: list[str]) -> None:
@@ -224,16 +237,28 @@ def grid_configs() -> list[ResolverConfig]:
     return [ResolverConfig(**dict(zip(names, values))) for values in itertools.product(*GRID.values())]
 
 
-def choose(results: list[tuple[ResolverConfig, dict[str, dict]]], wrong_cost: float = 1.0) -> ResolverConfig:
-    """The calibration rule of the module's docstring, over ``(config, {set: metrics})``."""
+def choose(
+    results: list[tuple[ResolverConfig, dict[str, dict]]], wrong_cost: float = 1.0, *, max_hard: float = 1.0
+) -> ResolverConfig:
+    """The calibration rule of the module's docstring, over ``(config, {set: metrics})``. With
+    ``max_hard``, only the settings answering at most that share of hard negatives on every set are
+    feasible; when none is, the one answering the fewest (on average) is chosen."""
 
     def objective(per_set: dict[str, dict]) -> float:
         return float(
             np.mean([m["answerable_right"] - wrong_cost * m["hard_answered"] for m in per_set.values()])
         )
 
-    feasible = [(c, r) for c, r in results if all(m["absent_answered"] <= MAX_ABSENT for m in r.values())]
-    return max(feasible or results, key=lambda cr: objective(cr[1]))[0]
+    def mean_hard(per_set: dict[str, dict]) -> float:
+        return float(np.mean([m["hard_answered"] for m in per_set.values()]))
+
+    few_absent = [
+        (c, r) for c, r in results if all(m["absent_answered"] <= MAX_ABSENT for m in r.values())
+    ] or results
+    feasible = [(c, r) for c, r in few_absent if all(m["hard_answered"] <= max_hard for m in r.values())]
+    if not feasible:
+        return min(few_absent, key=lambda cr: (mean_hard(cr[1]), -objective(cr[1])))[0]
+    return max(feasible, key=lambda cr: objective(cr[1]))[0]
 
 
 def ideas(chosen: ResolverConfig) -> dict[str, ResolverConfig]:
@@ -279,13 +304,13 @@ def run(args: FuzzyModesArgs) -> dict:
             report["sets"][name] = {"facts": len(triples), "queries": kinds}
         configs = tqdm(grid_configs(), desc="calibration grid", unit=" settings")
         grid = [(c, {s: evaluate(graphs[s], queries[s], c) for s in calibration}) for c in configs]
-        chosen = choose(grid, args.wrong_cost)
-        report["grid"] = [{"config": _short(c), **{s: _brief(m) for s, m in r.items()}} for c, r in grid]
-        report["chosen"] = _short(chosen)
-        report["defaults_are_calibrated"] = _short(ResolverConfig()) == _short(chosen)
+        chosen = choose(grid, args.wrong_cost, max_hard=args.max_hard)
+        report["grid"] = [{"config": short(c), **{s: brief(m) for s, m in r.items()}} for c, r in grid]
+        report["chosen"] = short(chosen)
+        report["defaults_are_calibrated"] = short(ResolverConfig()) == short(chosen)
         report["settings"] = {
             label: {
-                "config": _short(c),
+                "config": short(c),
                 "results": {s: evaluate(graphs[s], queries[s], c) for s in args.sets},
             }
             for label, c in ideas(chosen).items()
@@ -295,12 +320,12 @@ def run(args: FuzzyModesArgs) -> dict:
     return report
 
 
-def _short(config: ResolverConfig) -> dict:
+def short(config: ResolverConfig) -> dict:
     keep = ("mode", "threshold") if config.mode == "flat" else ("mode", *GRID, "spelling", "acronyms")
     return {k: v for k, v in asdict(config).items() if k in keep}
 
 
-def _brief(metrics: dict) -> dict:
+def brief(metrics: dict) -> dict:
     return {k: metrics[k] for k in ("answerable_right", "absent_answered", "hard_answered")}
 
 

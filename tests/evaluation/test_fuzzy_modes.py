@@ -87,6 +87,22 @@ def test_calibration_keeps_to_the_absent_bound_and_weighs_wrong_answers_as_told(
     assert choose(results) is b and choose(results, wrong_cost=2.0) is c
 
 
+def test_a_cap_on_hard_negatives_keeps_the_best_setting_under_it_or_else_the_fewest():
+    def metrics(right, absent, hard):
+        return {"answerable_right": right, "absent_answered": absent, "hard_answered": hard}
+
+    a, b, c, d = (ResolverConfig(relation_threshold=t) for t in (0.5, 0.6, 0.65, 0.7))
+    results = [
+        (a, {"x": metrics(0.95, 0.01, 0.06), "y": metrics(0.95, 0.01, 0.01)}),  # over the cap on x
+        (b, {"x": metrics(0.90, 0.01, 0.02), "y": metrics(0.90, 0.01, 0.02)}),  # under it, most right
+        (c, {"x": metrics(0.85, 0.01, 0.01), "y": metrics(0.85, 0.01, 0.0)}),  # under it, fewer right
+        (d, {"x": metrics(0.99, 0.09, 0.0), "y": metrics(0.99, 0.09, 0.0)}),  # too many absent facts
+    ]
+    assert choose(results) is a and choose(results, max_hard=0.02) is b
+    # no setting under 0.005 on every set: the fewest hard negatives on average among the rest
+    assert choose(results, max_hard=0.005) is c
+
+
 @pytest.mark.slow
 def test_a_toy_run_writes_json_and_png(tmp_path, capsys):
     (tmp_path / "data").mkdir()
