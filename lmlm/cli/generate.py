@@ -2,7 +2,9 @@
 
 The decoding flags are :class:`lmlm.model.decoding_args.DecodingArgs`' fields (``--max-new-tokens``,
 ``--sample``/``--do-sample``, ``--no-lookup``/``--no-enable-lookup``, ...; imported without torch);
-``--fallback`` is the resolver's miss policy (``ResolverConfig.fallback``).
+the resolver flags are :class:`lmlm.kg.resolver.ResolverConfig`'s (``--fallback``, the miss policy;
+``--relation-threshold``, ``--reference-cosine`` ...: what ``lmlm kg lookup`` takes and ``lmlm kg
+calibrate`` prints).
 """
 
 from __future__ import annotations
@@ -44,12 +46,8 @@ def register(groups) -> None:
         help=_field_help("entities_from_context")
         + " (default: on with the demo model, as the demo's report decodes it; off with --model)",
     )
-    resolver = p.add_argument_group("resolver")  # the miss policy is the resolver's, not the decoder's
-    add_dataclass_arguments(
-        resolver,
-        ResolverConfig,
-        exclude=[f.name for f in dataclasses.fields(ResolverConfig) if f.name != "fallback"],
-    )
+    # the miss policy is the resolver's, not the decoder's; the thresholds as `lmlm kg lookup` takes them
+    add_dataclass_arguments(p.add_argument_group("resolver"), ResolverConfig, exclude=("cache_size",))
     p.add_argument("--batch-size", type=int, default=16, help="prompts decoded together")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     p.add_argument("--stream", action="store_true", help="print text as it is written")
@@ -124,7 +122,7 @@ def cmd_generate(args) -> int:
     model_path, store = _locations(args)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
-    resolver_config = ResolverConfig(fallback=args.fallback) if store else None
+    resolver_config = dataclass_from_args(ResolverConfig, args) if store else None
     model = load_lmlm(model_path, store, resolver_config=resolver_config, device=args.device)
     try:
         if args.stream and not args.json:
@@ -140,6 +138,7 @@ def cmd_generate(args) -> int:
                 "model": model_path,
                 "store": store,
                 "decoding": dataclasses.asdict(decoding),
+                "resolver": dataclasses.asdict(resolver_config) if resolver_config else None,
                 "outputs": outputs_json,
             }
         )

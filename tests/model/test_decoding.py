@@ -216,3 +216,12 @@ def test_lmlm_generate_command_prints_json_with_provenance(mini_demo, prompts, c
     assert main([*argv, "--max-new-tokens", "16", "--fallback", "top1", "--json"]) == 0
     lookups = json.loads(capsys.readouterr().out)["outputs"][0]["lookups"]
     assert lookups and all(r["path"] in ("exact", "fuzzy") and r["value"] != "unknown" for r in lookups)
+    # every resolver flag reaches the resolver (those `lmlm kg calibrate` prints): without the fuzzy
+    # path the misspelt name's lookups miss instead
+    flags = ["--no-fuzzy", "--relation-threshold", "0.7", "--reference-cosine", "0.6"]
+    assert main([*argv, "--max-new-tokens", "16", *flags, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    resolver = {k: data["resolver"][k] for k in ("fuzzy", "relation_threshold", "reference_cosine")}
+    assert resolver == {"fuzzy": False, "relation_threshold": 0.7, "reference_cosine": 0.6}
+    lookups = data["outputs"][0]["lookups"]
+    assert lookups and all(r["path"] in ("exact", "miss") for r in lookups)

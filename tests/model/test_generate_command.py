@@ -1,5 +1,5 @@
 """``lmlm generate`` on a tiny random-weight model: flags made from ``DecodingArgs`` (help from the
-fields), the resolver's ``--fallback``, ``--no-lookup`` without a store, and clear errors."""
+fields), the resolver's flags, ``--no-lookup`` without a store, and clear errors."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ def test_help_lists_the_decoding_fields_with_their_help(capsys):
         "--unknown-value",
         "--logit-bias",
         "--fallback",
+        "--relation-threshold",
+        "--reference-cosine",
+        "--no-fuzzy",
     ):
         assert flag in text
 
