@@ -128,6 +128,16 @@ def register(groups) -> None:
     p = command("index", cmd_index, "bring the fuzzy index up to date, or rebuild it")
     p.add_argument("--rebuild", action="store_true")
 
+    from lmlm.evaluation.calibration import CalibrateArgs
+
+    p = command(
+        "calibrate",
+        cmd_calibrate,
+        "choose the resolver's thresholds on queries made from this store's facts (reads only)",
+    )
+    add_dataclass_arguments(p, CalibrateArgs)
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
     p = command("cypher", cmd_cypher, "run a Cypher query on a Neo4j store (read-only unless --write)")
     p.add_argument("query")
     p.add_argument("--param", action="append", default=[], metavar="NAME=JSON", help="query parameter")
@@ -362,6 +372,25 @@ def cmd_index(args) -> int:
     with open_graph(args) as kg:
         keys = kg.build_fuzzy_index(rebuild=args.rebuild, show_progress=not args.json)
         emit(args, {"keys": keys, "directory": str(kg.index_dir)}, f"{keys} keys indexed in {kg.index_dir}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from lmlm.evaluation.calibration import CalibrateArgs, calibrate, summary, write
+    from lmlm.evaluation.fuzzy_modes import CachingEmbedder
+
+    settings = dataclass_from_args(CalibrateArgs, args)
+    location = args.store or default_store_location()
+    # Read only: a calibration never writes, and the fuzzy index it cannot save stays in memory.
+    with KnowledgeGraph.open(
+        location, create=False, read_only=True, index_kind=args.index_kind, embedder=CachingEmbedder()
+    ) as kg:
+        report = calibrate(kg, settings, progress=args.progress and not args.json)
+    text = summary(report)
+    if settings.out:
+        written = write(report, settings.out)
+        text += "\nwrote " + " and ".join(str(p) for p in written)
+    emit(args, report, text)
     return 0
 
 
