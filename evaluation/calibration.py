@@ -32,6 +32,7 @@ from typing import Literal
 
 from tqdm.auto import tqdm
 
+from lmlm.cli.common import dataclass_to_argv
 from lmlm.kg.facts import Triple
 from lmlm.kg.knowledge_graph import KnowledgeGraph
 from lmlm.kg.resolver import ResolverConfig
@@ -148,9 +149,8 @@ def calibrate(kg: KnowledgeGraph, args: CalibrateArgs, *, progress: bool = True)
     chosen = choose(grid, args.wrong_cost, max_hard=args.max_hard)
     chosen_metrics = next(r["store"] for c, r in grid if c is chosen)
     default = ResolverConfig()
-    default_metrics = evaluate(kg, queries, default)
-    from lmlm.cli.common import dataclass_to_argv
-
+    default_metrics = next((r["store"] for c, r in grid if c == default), None)
+    default_metrics = default_metrics or evaluate(kg, queries, default)
     return {
         "store": kg.store.location,
         "facts_read": len(triples),
