@@ -26,9 +26,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 from tqdm.auto import tqdm
 
@@ -37,6 +36,7 @@ from lmlm.kg.facts import Triple
 from lmlm.kg.knowledge_graph import KnowledgeGraph
 from lmlm.kg.resolver import ResolverConfig
 
+from .calibration_args import MIN_FACTS, CalibrateArgs, GridName
 from .entry_point import write_json
 from .fuzzy_modes import (
     ANSWERABLE,
@@ -44,14 +44,12 @@ from .fuzzy_modes import (
     Query,
     brief,
     build_queries,
-    check_calibration,
     choose,
     evaluate,
     grid_configs,
     short,
 )
 
-GridName = Literal["full", "quick"]
 # The quick grid keeps the calibrated entity threshold and contrasts and varies what moves the
 # trade-off most on the paper's sets: the relation threshold, the margin and the snapping cosine.
 QUICK_GRID = {
@@ -59,39 +57,6 @@ QUICK_GRID = {
     "relation_margin": (0.0, 0.1),
     "reference_cosine": (0.6, 0.7, 1.01),
 }
-MIN_FACTS = 20
-
-
-@dataclass(frozen=True)
-class CalibrateArgs:
-    """Settings of ``lmlm kg calibrate``; each field is a flag (``max_hard`` -> ``--max-hard``)."""
-
-    max_hard: float = field(
-        default=1.0,
-        metadata={
-            "help": "the largest share of hard negatives (near relations, look-alike names, absent "
-            "facts) the chosen setting may answer; 1: no cap"
-        },
-    )
-    wrong_cost: float = field(
-        default=1.0, metadata={"help": "what a hard negative answered costs, in missed answers"}
-    )
-    grid: GridName = field(
-        default="quick",
-        metadata={
-            "help": "settings to try: quick (30: the relation threshold, margin and snapping cosine) or "
-            "full (the 864 of fuzzy_modes; about 17x as long)"
-        },
-    )
-    per_kind: int = field(default=300, metadata={"help": "queries of each kind"})
-    max_facts: int = field(default=200_000, metadata={"help": "facts read to make queries from (by entity)"})
-    seed: int = field(default=0, metadata={"help": "random seed for the sample and the queries"})
-    out: str = field(default="", metadata={"help": "directory for calibration.json and calibration.png"})
-
-    def __post_init__(self) -> None:
-        check_calibration(self.max_hard, self.wrong_cost, self.per_kind)
-        if self.max_facts < MIN_FACTS:
-            raise ValueError(f"--max-facts must be >= {MIN_FACTS}, got {self.max_facts}")
 
 
 def configs(grid: GridName) -> list[ResolverConfig]:

@@ -50,6 +50,7 @@ from lmlm.kg.formats import ReadReport, read_triples
 from lmlm.kg.knowledge_graph import KnowledgeGraph, open_store
 from lmlm.kg.resolver import ResolverConfig
 
+from .calibration_args import check_calibration
 from .entry_point import parse_script_args, write_json
 from .perturbations import absent_name, contrast, contrast_stems, lookalike, misspell, reword, shout
 
@@ -102,16 +103,6 @@ class FuzzyModesArgs:
         check_sets(self.data, self.sets)
         if not [s for s in self.sets if s != self.heldout]:
             raise ValueError(f"--sets: every set is --heldout {self.heldout}; nothing to calibrate on")
-
-
-def check_calibration(max_hard: float, wrong_cost: float, per_kind: int) -> None:
-    """The flags of a calibration (here and in ``lmlm kg calibrate``), or a ValueError naming one."""
-    if not 0.0 <= max_hard <= 1.0:
-        raise ValueError(f"--max-hard must be a share in [0, 1], got {max_hard}")
-    if wrong_cost < 0:
-        raise ValueError(f"--wrong-cost must be >= 0, got {wrong_cost}")
-    if per_kind < 1:
-        raise ValueError(f"--per-kind must be >= 1, got {per_kind}")
 
 
 def check_sets(data: str, sets: list[str]) -> None:

@@ -128,7 +128,7 @@ def register(groups) -> None:
     p = command("index", cmd_index, "bring the fuzzy index up to date, or rebuild it")
     p.add_argument("--rebuild", action="store_true")
 
-    from lmlm.evaluation.calibration import CalibrateArgs
+    from lmlm.evaluation.calibration_args import CalibrateArgs  # light: no numpy at start-up
 
     p = command(
         "calibrate",
@@ -376,7 +376,8 @@ def cmd_index(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from lmlm.evaluation.calibration import CalibrateArgs, calibrate, summary, write
+    from lmlm.evaluation.calibration import calibrate, summary, write
+    from lmlm.evaluation.calibration_args import CalibrateArgs
     from lmlm.evaluation.fuzzy_modes import CachingEmbedder
 
     settings = dataclass_from_args(CalibrateArgs, args)
