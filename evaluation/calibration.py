@@ -90,9 +90,10 @@ def held_by_store(kg: KnowledgeGraph, queries: list[Query]) -> list[Query]:
     is stored, or, for a made-up name, the entity is (it may lie outside the sample)."""
     negatives = [q for q in queries if q.kind not in ANSWERABLE]
     stored = kg.store.lookup_many([(q.entity, q.relation) for q in negatives])
-    names = {q.entity for q in negatives if q.kind in ("absent_entity", "lookalike")}
-    known = {name for name in names if kg.store.facts_of(name)}
-    return [q for q, facts in zip(negatives, stored) if facts or q.entity in known]
+    names = sorted({q.entity for q in negatives if q.kind in ("absent_entity", "lookalike")})
+    keys = dict(zip(names, kg.store.canonical_entity_keys(names)))  # aliases resolve
+    held = {f.entity_key for f in kg.store.facts_of_entity_keys(sorted(set(keys.values())))}
+    return [q for q, facts in zip(negatives, stored) if facts or keys.get(q.entity) in held]
 
 
 def calibrate(kg: KnowledgeGraph, args: CalibrateArgs, *, progress: bool = True) -> dict:
