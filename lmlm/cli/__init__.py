@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
+    if getattr(args, "progress", True) is False:
+        # --no-progress also silences transformers' and the hub's bars (one per model load), which
+        # read this when they are imported: no command imports them before it runs
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
     try:
         return args.func(args) or 0
     except (KnowledgeGraphError, OSError, ValueError) as e:

@@ -4,6 +4,8 @@ its smallest size included), the report, and the unlearn command's settings."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -132,3 +134,13 @@ def test_fact_items_ask_only_for_stored_facts_written_as_the_corpus_writes_them(
     assert asked <= stored
     employer = next(f for f in items if f.relation == "Employer")
     assert employer.answer == f"the {employer.value}"  # "works for the Kalo Institute"
+
+
+@pytest.mark.parametrize("flag", ["--no-progress", None])
+def test_no_progress_also_silences_the_bars_of_each_model_load(mini_demo, tmp_path, flag):
+    argv = ["eval", "precision", "--demo", str(mini_demo.root), "--out", str(tmp_path / "p")]
+    argv += ["--limit", "2", "--max-new-tokens", "4", *([flag] if flag else [])]
+    code = f"import sys; from lmlm.cli import main; sys.exit(main({argv!r}))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert ("Loading weights" in proc.stderr) == (flag is None)  # transformers' bar, one per load
