@@ -21,11 +21,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
-from lmlm.cli.common import add_log_level_flag, configure_logging
+from lmlm.cli.common import add_log_level_flag, configure_logging, model_loading_bars
 from lmlm.kg.errors import KnowledgeGraphError
 
 logger = logging.getLogger("lmlm")
@@ -50,12 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
-    if getattr(args, "progress", True) is False:
-        # --no-progress also silences transformers' and the hub's bars (one per model load), which
-        # read this when they are imported: no command imports them before it runs
-        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
     try:
-        return args.func(args) or 0
+        with model_loading_bars(getattr(args, "progress", True)):  # --no-progress: theirs too
+            return args.func(args) or 0
     except (KnowledgeGraphError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

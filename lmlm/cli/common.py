@@ -27,7 +27,8 @@ import json
 import logging
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -214,3 +215,23 @@ def dataclass_to_argv(instance, *, exclude: Iterable[str] = ()) -> list[str]:
         elif value is not None:
             argv += [flag, str(value)]
     return argv
+
+
+@contextmanager
+def model_loading_bars(show: bool) -> Iterator[None]:
+    """With ``show`` false (``--no-progress``), no bar from transformers while the block runs (it
+    draws one per model load); as it was after, so an in-process caller of :func:`lmlm.cli.main`
+    keeps its own setting. Every command that takes ``--no-progress`` loads a model or the
+    embedding model, so importing transformers' logging here costs them nothing."""
+    if show:
+        yield
+        return
+    from transformers.utils import logging as transformers_logging
+
+    was_shown = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_shown:
+            transformers_logging.enable_progress_bar()

@@ -4,6 +4,7 @@ its smallest size included), the report, and the unlearn command's settings."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -141,6 +142,7 @@ def test_no_progress_also_silences_the_bars_of_each_model_load(mini_demo, tmp_pa
     argv = ["eval", "precision", "--demo", str(mini_demo.root), "--out", str(tmp_path / "p")]
     argv += ["--limit", "2", "--max-new-tokens", "4", *([flag] if flag else [])]
     code = f"import sys; from lmlm.cli import main; sys.exit(main({argv!r}))"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}  # a user's choice
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr
     assert ("Loading weights" in proc.stderr) == (flag is None)  # transformers' bar, one per load

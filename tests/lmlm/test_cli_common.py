@@ -1,4 +1,4 @@
-"""Flags made from dataclasses, and the inverse; printing a result."""
+"""Flags made from dataclasses, and the inverse; printing a result; --no-progress for model loads."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from lmlm.cli.common import (
     dataclass_from_args,
     dataclass_to_argv,
     emit,
+    model_loading_bars,
     values_from_args,
 )
 
@@ -137,3 +138,22 @@ def test_emit_prints_json_or_the_text_or_key_value_lines(capsys):
     assert capsys.readouterr().out == "out: runs/a\nsteps: 2\n"
     emit(argparse.Namespace(), summary, "two steps")
     assert capsys.readouterr().out == "two steps\n"
+
+
+@pytest.mark.parametrize("shown_before", [True, False])
+def test_model_loading_bars_are_off_inside_and_as_they_were_after(shown_before):
+    from transformers.utils import logging as transformers_logging
+
+    (
+        transformers_logging.enable_progress_bar
+        if shown_before
+        else transformers_logging.disable_progress_bar
+    )()
+    try:
+        with model_loading_bars(True):
+            assert transformers_logging.is_progress_bar_enabled() == shown_before
+        with model_loading_bars(False):
+            assert not transformers_logging.is_progress_bar_enabled()
+        assert transformers_logging.is_progress_bar_enabled() == shown_before  # the caller's setting
+    finally:
+        transformers_logging.enable_progress_bar()
