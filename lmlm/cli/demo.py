@@ -16,7 +16,13 @@ from __future__ import annotations
 
 import json
 
-from lmlm.cli.common import add_dataclass_arguments, add_output_flags, dataclass_from_args, emit
+from lmlm.cli.common import (
+    add_dataclass_arguments,
+    add_output_flags,
+    dataclass_from_args,
+    emit,
+    model_loading_bars,
+)
 
 
 def register(groups) -> None:
@@ -68,16 +74,14 @@ def cmd_demo(args) -> int:
     paths = DemoPaths(lmlm_home() / "demo")
     say = (lambda _msg: None) if args.json else print
     # the build and the report load small models dozens of times: one weights bar each is noise
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
-    report = build_demo(paths.root, config, force=args.force, say=say, show_progress=not args.json)
-    if args.action == "build":
-        emit(args, {"root": str(paths.root), "report": report}, _report_text(paths, report))
-        return 0
-    if not args.walkthrough:
-        return _open_app(paths, report, args)
-    result = run_demo(paths, config)
+    with model_loading_bars(False):
+        report = build_demo(paths.root, config, force=args.force, say=say, show_progress=not args.json)
+        if args.action == "build":
+            emit(args, {"root": str(paths.root), "report": report}, _report_text(paths, report))
+            return 0
+        if not args.walkthrough:
+            return _open_app(paths, report, args)
+        result = run_demo(paths, config)
     text = _report_text(paths, report) + "\n" + _run_text(result)
     emit(args, {"root": str(paths.root), "report": report, **result}, text)
     return 0

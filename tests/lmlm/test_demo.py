@@ -109,8 +109,12 @@ def test_demo_run_edits_and_forgets_then_leaves_the_store_as_it_was(mini_demo, m
 
 @pytest.mark.slow
 def test_demo_text_output_shows_each_part(mini_demo, monkeypatch, capsys):
+    from transformers.utils import logging as transformers_logging
+
     monkeypatch.setenv("LMLM_HOME", str(mini_demo.root.parent))
+    transformers_logging.enable_progress_bar()
     assert main(["demo", "--walkthrough", *_flags()]) == 0
+    assert transformers_logging.is_progress_bar_enabled()  # off during the command only
     out = capsys.readouterr().out
     for part in ("1. Lookups", "2. Generation", "3. Edit the store", "4. The same prompt", "lmlm generate"):
         assert part in out
